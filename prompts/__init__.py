@@ -1,0 +1,1 @@
+"""Prompt templates, one Markdown file each, shipped with the package."""

@@ -1,0 +1,60 @@
+"""create_app(): the FastAPI application with its routers, lifespan and static UI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from service import __version__
+from service.body_limit import BodySizeLimitMiddleware
+from service.config import Settings, load_settings
+from service.db import Database
+from service.errors import ErrorResponse, install_error_handlers
+from service.health import router as health_router
+from service.learners.router import router as learners_router
+from service.sources.router import router as sources_router
+
+WEB_DIR = Path(__file__).parent / "web"
+log = logging.getLogger(__name__)
+
+# Every /v1 route may answer with these; documenting them keeps clients honest.
+_COMMON_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
+    404: {"model": ErrorResponse, "description": "No such resource (or not yours)."},
+    422: {"model": ErrorResponse, "description": "The request is not valid."},
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = Database(settings.database)
+        app.state.database = database
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    app = FastAPI(
+        title="Tutor",
+        version=__version__,
+        summary="A self-hosted LLM tutor with spaced repetition.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware)
+    install_error_handlers(app)
+
+    app.include_router(health_router)
+    for router in (learners_router, sources_router):
+        app.include_router(router, responses=_COMMON_ERRORS)
+    # Last, so every API route wins over a file of the same name.
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app

@@ -1,0 +1,205 @@
+"""The `tutor` command: serve, migrate, manage learners and keys, run the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service import __version__
+from service.config import Settings, SettingsError, ensure_data_dir, load_settings
+from service.db import Database
+from service.errors import TutorError
+from service.learners import service as learners
+from service.migrations import upgrade_async
+
+app = typer.Typer(
+    name="tutor",
+    help="Tutor: a self-hosted LLM tutor with spaced repetition.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+learner_app = typer.Typer(help="Learners and their API keys.", no_args_is_help=True)
+app.add_typer(learner_app, name="learner")
+
+T = TypeVar("T")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        ensure_data_dir(settings)
+    except SettingsError as exc:
+        _fail(str(exc))
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Migrate, then run `work` in one session; database trouble becomes one line."""
+
+    async def run() -> T:
+        await upgrade_async(settings.database)
+        database = Database(settings.database)
+        try:
+            async with database.sessionmaker() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except TutorError as exc:
+        _fail(exc.message)
+    except ValueError as exc:
+        _fail(str(exc))
+    except (DBAPIError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        _fail(f"cannot use the database at {_safe_url(settings.database)}: {reason}")
+
+
+def _browser_host(host: str) -> str:
+    # A wildcard address is where the server listens, not where a browser can go.
+    return "localhost" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.", min=1, max=65535)] = None,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Migrate the database and run the API and web app."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    issued = _with_database(settings, learners.ensure_first_learner)
+    url = f"http://{_browser_host(host)}:{port}/"
+    if issued is not None:
+        typer.echo(f"Created the learner '{issued.learner.name}'. Its API key, shown only once:")
+        typer.echo(f"\n    {issued.key}\n")
+        typer.echo(f"Open Tutor at {url}#key={issued.key}")
+    else:
+        typer.echo(f"Tutor at {url} (API documentation at {url}docs)")
+
+    if reload:
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            reload_dirs=[str(Path(__file__).parent)],
+            log_level=settings.log_level,
+        )
+        return
+    from service.app import create_app
+
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (`tutor serve` does this too)."""
+    settings = _settings()
+
+    async def nothing(_session: AsyncSession) -> None:
+        return None
+
+    _with_database(settings, nothing)
+    typer.echo(f"Database is up to date: {_safe_url(settings.database)}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the background jobs (one process per deployment, never inside the API)."""
+    from scheduler.main import run
+
+    run(_settings())
+
+
+@app.command()
+def version() -> None:
+    """Print Tutor's version."""
+    typer.echo(__version__)
+
+
+@learner_app.command("add")
+def learner_add(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA timezone, e.g. Europe/Berlin.")] = "UTC",
+) -> None:
+    """Create a learner and print their first API key."""
+
+    async def work(session: AsyncSession) -> learners.IssuedKey:
+        return await learners.create_learner(session, name=name, timezone=timezone)
+
+    issued = _with_database(_settings(), work)
+    typer.echo(f"Created the learner '{issued.learner.name}'. Their API key, shown only once:")
+    typer.echo(issued.key)
+
+
+@learner_app.command("key")
+def learner_key(name: str) -> None:
+    """Issue another API key for a learner (old keys keep working until revoked)."""
+
+    async def work(session: AsyncSession) -> str:
+        learner = await learners.get_learner_by_name(session, name=name)
+        return await learners.issue_key(session, learner=learner)
+
+    typer.echo(_with_database(_settings(), work))
+
+
+@learner_app.command("revoke")
+def learner_revoke(prefix: str) -> None:
+    """Revoke the API key with this prefix (as `tutor learner list` shows it)."""
+
+    async def work(session: AsyncSession) -> None:
+        await learners.revoke_key(session, prefix=prefix)
+
+    _with_database(_settings(), work)
+    typer.echo(f"Revoked {prefix}.")
+
+
+@learner_app.command("list")
+def learner_list() -> None:
+    """List learners and the prefixes of their API keys."""
+
+    async def work(session: AsyncSession) -> list[str]:
+        lines = []
+        for summary in await learners.list_learners(session):
+            learner = summary.learner
+            lines.append(
+                f"{learner.name}  timezone={learner.timezone}  "
+                f"active_keys={summary.active_keys}  created={learner.created_at:%Y-%m-%d}"
+            )
+            for key in await learners.list_keys(session, learner=learner):
+                used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+                state = "revoked" if key.revoked else "active"
+                lines.append(f"    {key.prefix}  {state}  last used {used}")
+        return lines
+
+    lines = _with_database(_settings(), work)
+    typer.echo("\n".join(lines) if lines else "No learners yet: `tutor learner add NAME`.")

@@ -1,0 +1,134 @@
+"""Settings: one pydantic-settings class, read from `TUTOR_*` variables and `.env`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "TUTOR_"
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
+
+
+class SettingsError(Exception):
+    """Settings that cannot work; the message is one line naming the variable."""
+
+
+class LLMSettings(BaseModel):
+    """The OpenAI-compatible endpoint (`TUTOR_LLM_*`)."""
+
+    base_url: str | None = None
+    # Falls back to OPENAI_API_KEY so an existing OpenAI set-up works unchanged.
+    api_key: SecretStr | None = None
+    model: str | None = None
+    timeout: Annotated[float, Field(gt=0)] = 60.0
+    connect_timeout: Annotated[float, Field(gt=0)] = 5.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def configured(self) -> bool:
+        """A model to ask and somewhere to ask it (a base URL, or OpenAI with a key)."""
+        return bool(self.model) and (self.base_url is not None or self.api_key is not None)
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path("tutor", appauthor=False)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        # TUTOR_LLM_BASE_URL -> llm.base_url: split once, after the group name.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    log_level: LogLevel = "info"
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lowercase(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @property
+    def database(self) -> str:
+        """The database URL in force: the configured one or the SQLite file in data_dir."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'tutor.db'}"
+
+
+class _OpenAIEnvironment(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    openai_api_key: SecretStr | None = None
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs people paste (postgres://, sqlite:///) and pick the async driver."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as sqlite:///path/tutor.db or postgresql://host/db")
+    drivers = {
+        "postgres": "postgresql+asyncpg",
+        "postgresql": "postgresql+asyncpg",
+        "sqlite": "sqlite+aiosqlite",
+    }
+    if scheme in drivers:
+        return f"{drivers[scheme]}://{rest}"
+    if scheme in ("postgresql+asyncpg", "sqlite+aiosqlite"):
+        return url
+    raise ValueError(f"unsupported database {scheme!r}: use postgresql:// or sqlite://")
+
+
+def _variable_name(location: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "_".join(str(part) for part in location).upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, or raise SettingsError with one readable line."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = _variable_name(first["loc"])
+        raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
+    if settings.llm.api_key is None:
+        fallback = _OpenAIEnvironment().openai_api_key
+        if fallback is not None:
+            settings.llm.api_key = fallback
+    return settings
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"TUTOR_DATA_DIR: cannot create {settings.data_dir} ({exc.strerror})"
+        ) from None
+    if not os.access(settings.data_dir, os.W_OK):
+        raise SettingsError(f"TUTOR_DATA_DIR: {settings.data_dir} is not writable")

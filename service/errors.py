@@ -1,0 +1,170 @@
+"""The one error shape every response uses: {"error": {"code", "message", "details"?}}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Documented in the OpenAPI schema for every error status."""
+
+    error: ErrorBody
+
+
+class TutorError(Exception):
+    """Base for errors a client should see; subclasses set the status and code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: Any | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.headers = dict(headers or {})
+
+
+class NotFound(TutorError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(TutorError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(TutorError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidRequest(TutorError):
+    """Input that passed the schema but still cannot be used (a bad cursor, say)."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    *,
+    details: Any | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status_code, headers=headers)
+
+
+def _field_path(location: Sequence[int | str]) -> str:
+    # ("body", "timezone") reads better as "timezone"; query and path keep their prefix.
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    # The offending input is left out: it can be a whole passage, or a secret.
+    return [
+        {"field": _field_path(e["loc"]), "message": _plain(e["msg"]), "type": e["type"]}
+        for e in errors
+    ]
+
+
+def _plain(message: str) -> str:
+    # pydantic prefixes messages from our own validators with "Value error, ".
+    return message.removeprefix("Value error, ")
+
+
+async def _on_tutor_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TutorError)
+    return error_response(
+        exc.status_code, exc.code, exc.message, details=exc.details, headers=exc.headers
+    )
+
+
+async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e["type"] == "json_invalid" for e in errors):
+        return error_response(
+            422, "invalid_json", "The request body is not valid JSON.", details=None
+        )
+    details = _validation_details(errors)
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    message = f"{first['field']}: {first['message']}"
+    if len(details) > 1:
+        message += f" (and {len(details) - 1} more)"
+    return error_response(422, "validation_error", message, details=details)
+
+
+# Stable codes for the statuses the framework raises itself; HTTPStatus phrases
+# changed between Python versions (413 became "Content Too Large" in 3.13).
+_FRAMEWORK_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+}
+
+
+def _code_for_status(status_code: int) -> str:
+    if status_code in _FRAMEWORK_CODES:
+        return _FRAMEWORK_CODES[status_code]
+    try:
+        return HTTPStatus(status_code).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "http_error"
+
+
+async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and message == "Not Found":
+        message = "No such route or resource."
+    return error_response(
+        exc.status_code, _code_for_status(exc.status_code), message, headers=exc.headers
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "Something went wrong on the server.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(TutorError, _on_tutor_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,25 @@
+"""/v1/me: the learner the API key belongs to."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.auth import CurrentLearner
+from service.db import SessionDep
+from service.learners import service
+from service.learners.schemas import LearnerOut, LearnerUpdate
+
+router = APIRouter(prefix="/v1/me", tags=["learner"])
+
+
+@router.get("")
+async def get_me(learner: CurrentLearner) -> LearnerOut:
+    return LearnerOut.model_validate(learner)
+
+
+@router.patch("")
+async def update_me(
+    body: LearnerUpdate, learner: CurrentLearner, session: SessionDep
+) -> LearnerOut:
+    updated = await service.update_learner(session, learner=learner, changes=body.changes())
+    return LearnerOut.model_validate(updated)

@@ -1,0 +1,51 @@
+"""What the API says about learners, and what it accepts."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime
+from functools import cache
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from service.patch import PatchModel
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def check_timezone(name: str) -> str:
+    """An IANA name such as Europe/Berlin; abbreviations and offsets are ambiguous."""
+    if name not in _known_timezones():
+        raise ValueError(f"unknown IANA timezone {name!r} (try a name such as 'Europe/Berlin')")
+    return name
+
+
+LearnerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Timezone = Annotated[str, AfterValidator(check_timezone)]
+DayStartHour = Annotated[int, Field(ge=0, le=23)]
+NewCardsPerDay = Annotated[int, Field(ge=0, le=1000)]
+
+
+class LearnerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    timezone: str
+    day_starts_at_hour: int
+    new_cards_per_day: int
+    created_at: datetime
+
+
+class LearnerUpdate(PatchModel):
+    """PATCH /v1/me."""
+
+    name: LearnerName | None = None
+    timezone: Timezone | None = None
+    day_starts_at_hour: DayStartHour | None = None
+    new_cards_per_day: NewCardsPerDay | None = None

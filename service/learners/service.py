@@ -1,0 +1,141 @@
+"""Learners and their keys, callable from the API and the CLI alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth import generate_key, hash_key, key_prefix
+from service.db import utcnow
+from service.errors import Conflict, NotFound
+from service.learners.models import ApiKey, Learner
+from service.learners.schemas import check_timezone
+
+FIRST_LEARNER_NAME = "me"
+
+
+class LearnerNotFound(NotFound):
+    code = "learner_not_found"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
+class NameTaken(Conflict):
+    code = "name_taken"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A learner named {name!r} already exists.")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """The one moment the plain key exists outside the learner's hands."""
+
+    learner: Learner
+    key: str
+
+
+@dataclass(frozen=True)
+class LearnerSummary:
+    learner: Learner
+    active_keys: int
+
+
+async def create_learner(session: AsyncSession, *, name: str, timezone: str = "UTC") -> IssuedKey:
+    name = name.strip()
+    if not name:
+        raise ValueError("a learner needs a name")
+    check_timezone(timezone)
+    if await session.scalar(select(Learner.id).where(Learner.name == name)) is not None:
+        raise NameTaken(name)
+    learner = Learner(name=name, timezone=timezone)
+    session.add(learner)
+    key = _add_key(session, learner)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Another process took the name between the check and the insert.
+        await session.rollback()
+        raise NameTaken(name) from None
+    return IssuedKey(learner=learner, key=key)
+
+
+async def get_learner_by_name(session: AsyncSession, *, name: str) -> Learner:
+    learner = await session.scalar(select(Learner).where(Learner.name == name))
+    if learner is None:
+        raise LearnerNotFound(f"No learner named {name!r}.")
+    return learner
+
+
+async def issue_key(session: AsyncSession, *, learner: Learner) -> str:
+    key = _add_key(session, learner)
+    await session.commit()
+    return key
+
+
+async def revoke_key(session: AsyncSession, *, prefix: str) -> ApiKey:
+    api_key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if api_key is None:
+        raise ApiKeyNotFound(f"No API key starts with {prefix!r}.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+        await session.commit()
+    return api_key
+
+
+async def list_learners(session: AsyncSession) -> list[LearnerSummary]:
+    active = (
+        select(func.count(ApiKey.id))
+        .where(ApiKey.learner_id == Learner.id, ApiKey.revoked_at.is_(None))
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Learner, active).order_by(Learner.created_at))
+    return [LearnerSummary(learner=learner, active_keys=count) for learner, count in rows]
+
+
+async def list_keys(session: AsyncSession, *, learner: Learner) -> list[ApiKey]:
+    result = await session.scalars(
+        select(ApiKey).where(ApiKey.learner_id == learner.id).order_by(ApiKey.created_at)
+    )
+    return list(result)
+
+
+async def update_learner(
+    session: AsyncSession, *, learner: Learner, changes: dict[str, Any]
+) -> Learner:
+    new_name = changes.get("name")
+    if new_name is not None and new_name != learner.name:
+        taken = await session.scalar(select(Learner.id).where(Learner.name == new_name))
+        if taken is not None:
+            raise NameTaken(new_name)
+    for field, value in changes.items():
+        setattr(learner, field, value)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise NameTaken(str(new_name)) from None
+    return learner
+
+
+async def ensure_first_learner(session: AsyncSession) -> IssuedKey | None:
+    """On a fresh install, create the learner `me` so the first run just works."""
+    if await session.scalar(select(Learner.id).limit(1)) is not None:
+        return None
+    try:
+        return await create_learner(session, name=FIRST_LEARNER_NAME)
+    except NameTaken:
+        # Another replica starting at the same moment created it first.
+        return None
+
+
+def _add_key(session: AsyncSession, learner: Learner) -> str:
+    key = generate_key()
+    session.add(ApiKey(learner=learner, prefix=key_prefix(key), key_hash=hash_key(key)))
+    return key

@@ -1,0 +1,57 @@
+"""The reading queue: papers, videos and posts a learner studies."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, CreatedMixin, IdMixin, utcnow
+
+
+class SourceKind(enum.StrEnum):
+    paper = "paper"
+    video = "video"
+    post = "post"
+    book = "book"
+    code = "code"
+    other = "other"
+
+
+class SourceStatus(enum.StrEnum):
+    queued = "queued"
+    reading = "reading"
+    done = "done"
+
+
+def _string_enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
+    # Plain strings with a CHECK constraint: no native ENUM types to migrate on PostgreSQL.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+class Source(IdMixin, CreatedMixin, Base):
+    __tablename__ = "sources"
+    __table_args__ = (
+        Index("ix_sources_learner_created", "learner_id", "created_at", "id"),
+        Index("ix_sources_learner_status_created", "learner_id", "status", "created_at", "id"),
+    )
+
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    kind: Mapped[SourceKind] = mapped_column(_string_enum(SourceKind, "source_kind"))
+    status: Mapped[SourceStatus] = mapped_column(
+        _string_enum(SourceStatus, "source_status"), default=SourceStatus.queued
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,116 @@
+"""Settings from TUTOR_* variables and .env, and one readable line when they are wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.config import (
+    SettingsError,
+    default_data_dir,
+    ensure_data_dir,
+    load_settings,
+    normalise_database_url,
+)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings()
+    assert settings.data_dir == default_data_dir()
+    assert settings.database == f"sqlite+aiosqlite:///{default_data_dir() / 'tutor.db'}"
+    assert (settings.host, settings.port, settings.log_level) == ("127.0.0.1", 8000, "info")
+    assert settings.llm.base_url is None
+    assert settings.llm.api_key is None
+    assert (settings.llm.timeout, settings.llm.max_retries) == (60.0, 2)
+    assert not settings.llm.configured
+
+
+def test_environment_variables_fill_nested_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUTOR_DATA_DIR", "/srv/tutor")
+    monkeypatch.setenv("TUTOR_PORT", "9000")
+    monkeypatch.setenv("TUTOR_LOG_LEVEL", "DEBUG")
+    monkeypatch.setenv("TUTOR_LLM_BASE_URL", "http://localhost:11434/v1/")
+    monkeypatch.setenv("TUTOR_LLM_MODEL", "qwen2.5:14b")
+    monkeypatch.setenv("TUTOR_LLM_MAX_RETRIES", "5")
+    settings = load_settings()
+    assert settings.data_dir == Path("/srv/tutor")
+    assert settings.database == "sqlite+aiosqlite:////srv/tutor/tutor.db"
+    assert settings.port == 9000
+    assert settings.log_level == "debug"
+    assert settings.llm.base_url == "http://localhost:11434/v1"
+    assert settings.llm.model == "qwen2.5:14b"
+    assert settings.llm.max_retries == 5
+    # Ollama needs no key: a base URL and a model are enough.
+    assert settings.llm.configured
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("TUTOR_PORT=8123\nTUTOR_LLM_MODEL=gpt-4o-mini\n")
+    settings = load_settings()
+    assert settings.port == 8123
+    assert settings.llm.model == "gpt-4o-mini"
+
+
+def test_api_key_falls_back_to_openai_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai")
+    monkeypatch.setenv("TUTOR_LLM_MODEL", "gpt-4o-mini")
+    settings = load_settings()
+    assert settings.llm.api_key is not None
+    assert settings.llm.api_key.get_secret_value() == "sk-from-openai"
+    assert "sk-from-openai" not in repr(settings)
+    assert settings.llm.configured
+
+    monkeypatch.setenv("TUTOR_LLM_API_KEY", "sk-tutor")
+    assert load_settings().llm.api_key.get_secret_value() == "sk-tutor"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TUTOR_PORT", "eighty"),
+        ("TUTOR_PORT", "70000"),
+        ("TUTOR_LOG_LEVEL", "chatty"),
+        ("TUTOR_LLM_TIMEOUT", "-1"),
+        ("TUTOR_LLM_BASE_URL", "localhost:11434"),
+        ("TUTOR_DATABASE_URL", "mysql://db/tutor"),
+        ("TUTOR_DATABASE_URL", "tutor.db"),
+    ],
+)
+def test_bad_setting_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@db/tutor", "postgresql+asyncpg://u:p@db/tutor"),
+        ("postgresql://u@db:5432/tutor", "postgresql+asyncpg://u@db:5432/tutor"),
+        ("postgresql+asyncpg://u@db/tutor", "postgresql+asyncpg://u@db/tutor"),
+        ("sqlite:////var/lib/tutor.db", "sqlite+aiosqlite:////var/lib/tutor.db"),
+    ],
+)
+def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert normalise_database_url(given) == expected
+
+
+def test_data_dir_is_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUTOR_DATA_DIR", str(tmp_path / "a" / "b"))
+    settings = load_settings()
+    ensure_data_dir(settings)
+    assert (tmp_path / "a" / "b").is_dir()
+
+
+def test_unusable_data_dir_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("TUTOR_DATA_DIR", str(blocker / "data"))
+    with pytest.raises(SettingsError, match=r"^TUTOR_DATA_DIR: cannot create"):
+        ensure_data_dir(load_settings())

@@ -1,0 +1,80 @@
+"""One JSON error shape everywhere, and no stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from helpers import error_of
+
+
+async def test_unknown_route(client: httpx.AsyncClient) -> None:
+    for path in ("/nope", "/v1/nope", "/v1/sources/x/y/z"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert error_of(response)["code"] == "not_found"
+
+
+async def test_wrong_method(api: httpx.AsyncClient) -> None:
+    response = await api.put("/v1/me", json={})
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
+async def test_malformed_json(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/sources", content=b'{"title": "GPT-2",', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "invalid_json"
+
+
+async def test_body_over_one_mebibyte_is_refused(api: httpx.AsyncClient) -> None:
+    big = b'{"title": "x", "notes": "' + b"a" * (1024 * 1024) + b'"}'
+    response = await api.post(
+        "/v1/sources", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "body_too_large"
+    assert (await api.get("/v1/sources")).json()["items"] == []
+
+
+async def test_chunked_body_over_the_limit_is_cut_off(api: httpx.AsyncClient) -> None:
+    async def chunks():
+        for _ in range(20):
+            yield b"a" * 64 * 1024
+
+    # A streamed body has no Content-Length, so the limit must be counted as it arrives.
+    response = await api.post(
+        "/v1/sources", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "body_too_large"
+
+
+async def test_body_just_under_the_limit_is_read(api: httpx.AsyncClient) -> None:
+    # 20,000 characters of notes is the schema's limit, far below the byte limit.
+    response = await api.post("/v1/sources", json={"title": "x", "notes": "a" * 20_001})
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == "notes"
+
+
+async def test_unexpected_failure_is_a_plain_500(app: FastAPI, client: httpx.AsyncClient) -> None:
+    async def explode() -> None:
+        raise RuntimeError("secret internals: /srv/tutor/db.py line 42")
+
+    app.router.routes.insert(0, APIRoute("/boom", explode))
+    response = await client.get("/boom")
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "internal_error"
+    assert "secret internals" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_every_error_status_is_documented_in_openapi(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    operation = schema["paths"]["/v1/sources/{source_id}"]["get"]
+    assert {"401", "404", "422"} <= set(operation["responses"])
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
