@@ -29,10 +29,16 @@ class LLMSettings(BaseModel):
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
 
+    @field_validator("base_url", "api_key", "model", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `TUTOR_LLM_API_KEY=` (as compose files and .env templates write) means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+        if value is None:
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")

@@ -50,7 +50,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting from the developer's shell or .env file leaks into a test."""
     for name in list(os.environ):
-        if name.startswith("TUTOR_") and name != POSTGRES_ENV or name == "OPENAI_API_KEY":
+        if (name.startswith("TUTOR_") and name != POSTGRES_ENV) or name == "OPENAI_API_KEY":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
@@ -86,7 +86,9 @@ def postgres_url() -> Iterator[str]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     name = f"tutor_test_{worker}_{os.getpid()}"
     admin_url = server.render_as_string(hide_password=False)
-    asyncio.run(_admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    asyncio.run(
+        _admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}")
+    )
     url = server.set(database=name).render_as_string(hide_password=False)
     upgrade(url)
     yield url

@@ -15,7 +15,12 @@ from service.auth import hash_key, key_prefix
 from service.learners.models import ApiKey
 from service.learners.service import IssuedKey, issue_key, revoke_key
 
-PROTECTED = [("GET", "/v1/me"), ("PATCH", "/v1/me"), ("GET", "/v1/sources"), ("POST", "/v1/sources")]
+PROTECTED = [
+    ("GET", "/v1/me"),
+    ("PATCH", "/v1/me"),
+    ("GET", "/v1/sources"),
+    ("POST", "/v1/sources"),
+]
 
 
 def assert_unauthorized(response: httpx.Response, message_part: str) -> None:
@@ -82,7 +87,8 @@ async def test_last_used_at_is_recorded_without_a_write_per_request(
     client: httpx.AsyncClient, session: AsyncSession, learner: IssuedKey
 ) -> None:
     row = await session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(learner.key)))
-    assert row is not None and row.last_used_at is None
+    assert row is not None
+    assert row.last_used_at is None
 
     await client.get("/v1/me", headers=bearer(learner.key))
     await session.refresh(row)
@@ -97,7 +103,8 @@ async def test_last_used_at_is_recorded_without_a_write_per_request(
     await session.commit()
     await client.get("/v1/me", headers=bearer(learner.key))
     await session.refresh(row)
-    assert row.last_used_at is not None and row.last_used_at > first_use - timedelta(minutes=5)
+    assert row.last_used_at is not None
+    assert row.last_used_at > first_use - timedelta(minutes=5)
 
 
 async def test_health_needs_no_key(client: httpx.AsyncClient) -> None:

@@ -57,7 +57,9 @@ def test_key_issue_list_and_revoke(tutor) -> None:
     second_run = tutor("learner", "key", "ada")
     assert second_run.exit_code == 0
     second = KEY.search(second_run.stdout)
-    assert first and second and first.group() != second.group()
+    assert first
+    assert second
+    assert first.group() != second.group()
 
     listed = tutor("learner", "list").stdout
     prefix = first.group()[:14]
@@ -99,9 +101,7 @@ def test_bad_setting_stops_the_command_with_one_line(
     assert result.stderr.count("\n") == 1
 
 
-def test_unreachable_database_is_one_line(
-    tutor, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_unreachable_database_is_one_line(tutor, monkeypatch: pytest.MonkeyPatch) -> None:
     from helpers import free_port
 
     monkeypatch.setenv(

@@ -61,6 +61,9 @@ def test_api_key_falls_back_to_openai_api_key(monkeypatch: pytest.MonkeyPatch) -
     assert "sk-from-openai" not in repr(settings)
     assert settings.llm.configured
 
+    monkeypatch.setenv("TUTOR_LLM_API_KEY", "")
+    assert load_settings().llm.api_key.get_secret_value() == "sk-from-openai"  # type: ignore[union-attr]
+
     monkeypatch.setenv("TUTOR_LLM_API_KEY", "sk-tutor")
     assert load_settings().llm.api_key.get_secret_value() == "sk-tutor"  # type: ignore[union-attr]
 

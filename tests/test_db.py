@@ -28,7 +28,8 @@ async def test_timestamps_come_back_aware_and_in_utc(session: AsyncSession) -> N
 
     stored = await session.scalar(select(Learner.created_at).where(Learner.name == "tz"))
     assert stored == berlin_noon
-    assert stored is not None and stored.tzinfo is not None
+    assert stored is not None
+    assert stored.tzinfo is not None
     assert stored.utcoffset() == timedelta(0)
     assert stored.hour == 10
 
@@ -44,14 +45,16 @@ async def test_ordering_by_time_is_chronological_across_offsets(session: AsyncSe
         ("first", datetime(2026, 1, 1, 13, tzinfo=timezone(timedelta(hours=2)))),
         ("third", base),
     ]:
-        session.add(Source(learner_id=learner.id, title=title, kind="paper", created_at=at, updated_at=at))
+        session.add(
+            Source(learner_id=learner.id, title=title, kind="paper", created_at=at, updated_at=at)
+        )
     await session.commit()
     titles = await session.scalars(select(Source.title).order_by(Source.created_at))
     assert list(titles) == ["first", "second", "third"]
 
 
 async def test_naive_timestamps_are_refused(session: AsyncSession) -> None:
-    session.add(Learner(name="naive", created_at=datetime(2026, 1, 1, 12)))  # noqa: DTZ001
+    session.add(Learner(name="naive", created_at=datetime(2026, 1, 1, 12)))
     with pytest.raises(StatementError, match="naive datetime"):
         await session.commit()
 

@@ -24,7 +24,9 @@ async def test_readyz_reports_database_and_unconfigured_llm(
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["database"] == ("sqlite" if settings.database.startswith("sqlite") else "postgresql")
+    assert body["database"] == (
+        "sqlite" if settings.database.startswith("sqlite") else "postgresql"
+    )
     assert body["llm"] == {"configured": False, "base_url": None, "model": None}
 
 

@@ -70,7 +70,9 @@ async def test_invalid_source_is_refused_naming_the_field(
 
 
 async def test_url_is_kept_as_written(api: httpx.AsyncClient) -> None:
-    source = (await api.post("/v1/sources", json={"title": "DPO", "url": "http://arxiv.org"})).json()
+    source = (
+        await api.post("/v1/sources", json={"title": "DPO", "url": "http://arxiv.org"})
+    ).json()
     assert source["url"] == "http://arxiv.org"
 
 
