@@ -114,10 +114,10 @@ def _variable_name(location: tuple[int | str, ...]) -> str:
     return ENV_PREFIX + "_".join(str(part) for part in location).upper()
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings() -> Settings:
     """Read the settings, or raise SettingsError with one readable line."""
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = _variable_name(first["loc"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import httpx
@@ -11,16 +12,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpers import bearer, error_of
+from service.app import create_app
 from service.auth import hash_key, key_prefix
+from service.config import Settings
 from service.learners.models import ApiKey
 from service.learners.service import IssuedKey, issue_key, revoke_key
 
-PROTECTED = [
-    ("GET", "/v1/me"),
-    ("PATCH", "/v1/me"),
-    ("GET", "/v1/sources"),
-    ("POST", "/v1/sources"),
-]
+# Every /v1 operation in the OpenAPI schema, so a new route without a key check fails here.
+_paths = create_app(Settings(_env_file=None)).openapi()["paths"]
+PROTECTED = sorted(
+    (method.upper(), re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path))
+    for path, operations in _paths.items()
+    if path.startswith("/v1/")
+    for method in operations
+)
+
+
+def test_the_api_has_v1_routes_to_protect() -> None:
+    assert ("GET", "/v1/me") in PROTECTED
+    assert len(PROTECTED) >= 7
 
 
 def assert_unauthorized(response: httpx.Response, message_part: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -15,6 +16,14 @@ from service.db import create_engine
 MIGRATIONS_DIR = Path(__file__).parent
 # Any fixed number: replicas starting together take turns instead of racing.
 _POSTGRES_LOCK_ID = 0x7475746F72  # "tutor"
+
+
+def _only_migration_steps(record: logging.LogRecord) -> bool:
+    # Alembic announces its dialect on every run; only the migrations it applies matter.
+    return record.getMessage().startswith("Running ")
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_only_migration_steps)
 
 
 def alembic_config() -> Config:
