@@ -17,7 +17,9 @@ from service.db import Database
 from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
 from service.learners.router import router as learners_router
+from service.llm.client import LLM
 from service.sources.router import router as sources_router
+from service.tutor.router import router as tutor_router
 
 WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
@@ -36,10 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
+        llm = LLM(settings.llm, database)
         app.state.database = database
+        app.state.llm = llm
         try:
             yield
         finally:
+            await llm.close()
             await database.dispose()
 
     app = FastAPI(
@@ -53,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(health_router)
-    for router in (learners_router, sources_router):
+    for router in (learners_router, sources_router, tutor_router):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

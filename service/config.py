@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "TUTOR_"
@@ -18,6 +25,9 @@ class SettingsError(Exception):
     """Settings that cannot work; the message is one line naming the variable."""
 
 
+Purpose = Literal["explain", "critique", "distill", "studylog"]
+
+
 class LLMSettings(BaseModel):
     """The OpenAI-compatible endpoint (`TUTOR_LLM_*`)."""
 
@@ -25,11 +35,29 @@ class LLMSettings(BaseModel):
     # Falls back to OPENAI_API_KEY so an existing OpenAI set-up works unchanged.
     api_key: SecretStr | None = None
     model: str | None = None
+    # A bigger or cheaper model per purpose; each falls back to `model`.
+    model_explain: str | None = None
+    model_critique: str | None = None
+    model_distill: str | None = None
+    model_studylog: str | None = None
     timeout: Annotated[float, Field(gt=0)] = 60.0
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
+    # Token budgets: the whole prompt plus answer, one answer, one pasted passage.
+    context_tokens: Annotated[int, Field(ge=1000)] = 16_000
+    max_output_tokens: Annotated[int, Field(ge=16)] = 1_500
+    max_passage_tokens: Annotated[int, Field(ge=16)] = 6_000
 
-    @field_validator("base_url", "api_key", "model", mode="before")
+    @field_validator(
+        "base_url",
+        "api_key",
+        "model",
+        "model_explain",
+        "model_critique",
+        "model_distill",
+        "model_studylog",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # `TUTOR_LLM_API_KEY=` (as compose files and .env templates write) means "not set".
@@ -43,6 +71,19 @@ class LLMSettings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _budget_fits(self) -> LLMSettings:
+        # A full-size passage and a full-size answer must fit with room for the prompt.
+        if self.max_passage_tokens + self.max_output_tokens + 500 > self.context_tokens:
+            raise ValueError(
+                "context_tokens must exceed max_passage_tokens + max_output_tokens + 500"
+            )
+        return self
+
+    def model_for(self, purpose: Purpose) -> str | None:
+        specific: str | None = getattr(self, f"model_{purpose}")
+        return specific or self.model
 
     @property
     def configured(self) -> bool:

@@ -2,6 +2,8 @@
 
 from service.db import Base
 from service.learners.models import ApiKey, Learner
+from service.llm.models import LLMCall
 from service.sources.models import Source
+from service.tutor.models import Message, TutorSession
 
-__all__ = ["ApiKey", "Base", "Learner", "Source"]
+__all__ = ["ApiKey", "Base", "LLMCall", "Learner", "Message", "Source", "TutorSession"]

@@ -21,9 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from fakellm import FakeLLM
 from helpers import bearer
 from service.app import create_app
-from service.config import Settings, normalise_database_url
+from service.config import LLMSettings, Settings, normalise_database_url
 from service.learners.service import IssuedKey, create_learner
 from service.migrations import upgrade
 from service.models import Base
@@ -116,8 +117,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, _env_file=None)
+def fake_llm() -> Iterator[FakeLLM]:
+    """A scripted OpenAI-compatible server; a test that asks for it gets an app wired to it."""
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture
+def llm_overrides() -> dict[str, object]:
+    """LLM settings a test changes, by parametrizing this fixture."""
+    return {}
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    tmp_path: Path,
+    llm_overrides: dict[str, object],
+) -> Settings:
+    llm: dict[str, object] = {}
+    if "fake_llm" in request.fixturenames:
+        fake: FakeLLM = request.getfixturevalue("fake_llm")
+        llm = {"base_url": fake.base_url, "model": "tutor-test-model", "max_retries": 0}
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        llm=LLMSettings(**(llm | llm_overrides)),
+        _env_file=None,
+    )
 
 
 @pytest.fixture

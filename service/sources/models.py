@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import Base, CreatedMixin, IdMixin, utcnow
+from service.db import Base, CreatedMixin, IdMixin, string_enum, utcnow
 
 
 class SourceKind(enum.StrEnum):
@@ -27,18 +27,6 @@ class SourceStatus(enum.StrEnum):
     done = "done"
 
 
-def _string_enum(enum_class: type[enum.StrEnum], name: str) -> Enum:
-    # Plain strings with a CHECK constraint: no native ENUM types to migrate on PostgreSQL.
-    return Enum(
-        enum_class,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
-
 class Source(IdMixin, CreatedMixin, Base):
     __tablename__ = "sources"
     __table_args__ = (
@@ -49,9 +37,9 @@ class Source(IdMixin, CreatedMixin, Base):
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(2048))
-    kind: Mapped[SourceKind] = mapped_column(_string_enum(SourceKind, "source_kind"))
+    kind: Mapped[SourceKind] = mapped_column(string_enum(SourceKind, "source_kind"))
     status: Mapped[SourceStatus] = mapped_column(
-        _string_enum(SourceStatus, "source_status"), default=SourceStatus.queued
+        string_enum(SourceStatus, "source_status"), default=SourceStatus.queued
     )
     notes: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

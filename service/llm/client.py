@@ -1,0 +1,285 @@
+"""The one place that talks to the model: stream text, complete text, structured output.
+
+One AsyncOpenAI client per process, built from settings at start-up, with an explicit
+timeout and retry count. The openai client retries connection errors, 429 and 5xx
+answers before a response starts; a stream is never retried once its first token is
+out, because the learner has already seen it.
+
+Every call is written to `llm_calls` when it ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import openai
+from fastapi import Depends, Request
+from openai import AsyncOpenAI
+
+from prompts import Prompt
+from service.config import LLMSettings, Purpose
+from service.db import Database
+from service.llm.errors import (
+    LLMError,
+    LLMFailure,
+    LLMInterrupted,
+    LLMRateLimited,
+    LLMTimeout,
+    LLMUnavailable,
+)
+from service.llm.models import LLMCall
+from service.llm.tokens import ChatMessage, count_chat, count_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a model call is for, and what it sends."""
+
+    learner_id: uuid.UUID
+    purpose: Purpose
+    prompt: Prompt
+    messages: Sequence[ChatMessage]
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    truncated: bool
+    usage: Usage
+
+
+def _elapsed_ms(since: float) -> int:
+    return round((time.monotonic() - since) * 1000)
+
+
+def translate_error(exc: Exception, settings: LLMSettings) -> LLMFailure:
+    """An openai exception as the error Tutor's clients see."""
+    if isinstance(exc, LLMFailure):
+        return exc
+    if isinstance(exc, openai.APITimeoutError):
+        return LLMTimeout(f"The model did not answer within {settings.timeout:g} seconds.")
+    if isinstance(exc, openai.RateLimitError):
+        retry_after = exc.response.headers.get("retry-after")
+        return LLMRateLimited(
+            "The model endpoint is rate limiting requests; try again shortly.",
+            headers={"Retry-After": retry_after} if retry_after else None,
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        return LLMError(f"Could not reach the model endpoint at {settings.base_url or 'OpenAI'}.")
+    if isinstance(exc, openai.APIStatusError):
+        return LLMError(f"The model endpoint answered {exc.status_code}: {exc.message}")
+    return LLMError(f"The model call failed: {type(exc).__name__}.")
+
+
+class TextStream:
+    """An answer arriving in pieces. Iterate for text; `close()` stops it upstream at once."""
+
+    def __init__(self, llm: LLM, call: Call, model: str, upstream: Any, started: float) -> None:
+        self._llm = llm
+        self._call = call
+        self._model = model
+        self._upstream = upstream
+        self._started = started
+        self._first_token_ms: int | None = None
+        self._server_usage: Usage | None = None
+        self._recorded = False
+        self.text = ""
+        self.truncated = False
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        try:
+            async for chunk in self._upstream:
+                if chunk.usage is not None:
+                    self._server_usage = Usage(
+                        chunk.usage.prompt_tokens, chunk.usage.completion_tokens, False
+                    )
+                for choice in chunk.choices:
+                    if choice.finish_reason == "length":
+                        self.truncated = True
+                    piece = choice.delta.content if choice.delta else None
+                    if piece:
+                        if self._first_token_ms is None:
+                            self._first_token_ms = _elapsed_ms(self._started)
+                        self.text += piece
+                        yield piece
+        except Exception as exc:
+            failure = translate_error(exc, self._llm.settings)
+            if self.text and not isinstance(failure, LLMTimeout):
+                failure = LLMInterrupted(f"The answer stream broke off: {failure.message}")
+            await self._finish(failure.outcome, error=failure.message)
+            raise failure from exc
+        await self._finish("truncated" if self.truncated else "ok")
+
+    @property
+    def usage(self) -> Usage:
+        if self._server_usage is not None:
+            return self._server_usage
+        return Usage(
+            prompt_tokens=count_chat(self._call.messages),
+            completion_tokens=count_text(self.text, model=self._model),
+            estimated=True,
+        )
+
+    async def close(self, *, outcome: str = "interrupted") -> None:
+        """Stop reading and close the upstream connection (no tokens paid for nobody)."""
+        await self._upstream.close()
+        await self._finish(outcome, error="closed before the answer was complete")
+
+    async def _finish(self, outcome: str, *, error: str | None = None) -> None:
+        if self._recorded:
+            return
+        self._recorded = True
+        await self._llm.record(
+            self._call,
+            model=self._model,
+            usage=self.usage,
+            first_token_ms=self._first_token_ms,
+            duration_ms=_elapsed_ms(self._started),
+            outcome=outcome,
+            error=error,
+        )
+
+
+class LLM:
+    """The model, as Tutor uses it. Built once per process."""
+
+    def __init__(self, settings: LLMSettings, database: Database) -> None:
+        self.settings = settings
+        self._database = database
+        self._client: AsyncOpenAI | None = None
+        if settings.configured:
+            self._client = AsyncOpenAI(
+                base_url=settings.base_url,
+                # Local servers take any key; the SDK insists on one.
+                api_key=settings.api_key.get_secret_value() if settings.api_key else "none",
+                timeout=openai.Timeout(settings.timeout, connect=settings.connect_timeout),
+                max_retries=settings.max_retries,
+            )
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    def _ready(self, purpose: Purpose) -> tuple[AsyncOpenAI, str]:
+        model = self.settings.model_for(purpose)
+        if self._client is None or model is None:
+            raise LLMUnavailable()
+        return self._client, model
+
+    async def stream_text(self, call: Call) -> TextStream:
+        """Open the stream: failures before the first token raise here, as LLMFailure."""
+        client, model = self._ready(call.purpose)
+        started = time.monotonic()
+        try:
+            upstream = await client.chat.completions.create(
+                model=model,
+                messages=[m.as_openai() for m in call.messages],
+                max_tokens=self.settings.max_output_tokens,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        except Exception as exc:
+            failure = translate_error(exc, self.settings)
+            await self._record_failure(call, model, started, failure)
+            raise failure from exc
+        return TextStream(self, call, model, upstream, started)
+
+    async def complete_text(self, call: Call) -> Completion:
+        client, model = self._ready(call.purpose)
+        started = time.monotonic()
+        try:
+            response = await client.chat.completions.create(
+                model=model,
+                messages=[m.as_openai() for m in call.messages],
+                max_tokens=self.settings.max_output_tokens,
+            )
+            choice = response.choices[0]
+            text = choice.message.content or ""
+        except Exception as exc:
+            failure = translate_error(exc, self.settings)
+            await self._record_failure(call, model, started, failure)
+            raise failure from exc
+        truncated = choice.finish_reason == "length"
+        if response.usage is not None:
+            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens, False)
+        else:
+            usage = Usage(count_chat(call.messages), count_text(text, model=model), True)
+        duration = _elapsed_ms(started)
+        await self.record(
+            call,
+            model=model,
+            usage=usage,
+            first_token_ms=duration,
+            duration_ms=duration,
+            outcome="truncated" if truncated else "ok",
+        )
+        return Completion(text=text, truncated=truncated, usage=usage)
+
+    async def _record_failure(
+        self, call: Call, model: str, started: float, failure: LLMFailure
+    ) -> None:
+        await self.record(
+            call,
+            model=model,
+            usage=None,
+            first_token_ms=None,
+            duration_ms=_elapsed_ms(started),
+            outcome=failure.outcome,
+            error=failure.message,
+        )
+
+    async def record(
+        self,
+        call: Call,
+        *,
+        model: str,
+        usage: Usage | None,
+        first_token_ms: int | None,
+        duration_ms: int,
+        outcome: str,
+        error: str | None = None,
+    ) -> None:
+        # Its own session: the call is logged even when the request's work is rolled back.
+        row = LLMCall(
+            learner_id=call.learner_id,
+            purpose=call.purpose,
+            prompt_name=call.prompt.name,
+            prompt_version=call.prompt.version,
+            model=model,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            usage_estimated=usage.estimated if usage else False,
+            time_to_first_token_ms=first_token_ms,
+            duration_ms=duration_ms,
+            outcome=outcome,
+            error=error,
+        )
+        try:
+            async with self._database.sessionmaker() as session:
+                session.add(row)
+                await session.commit()
+        except Exception:
+            # Losing a log row must never cost the learner their answer.
+            log.exception("could not record an LLM call")
+
+
+def get_llm(request: Request) -> LLM:
+    llm: LLM = request.app.state.llm
+    return llm
+
+
+LLMDep = Annotated[LLM, Depends(get_llm)]

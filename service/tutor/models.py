@@ -1,0 +1,85 @@
+"""Tutoring sessions and the messages in them."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, CreatedMixin, IdMixin, string_enum, utcnow
+
+
+class Role(enum.StrEnum):
+    learner = "learner"
+    tutor = "tutor"
+
+
+class Kind(enum.StrEnum):
+    passage = "passage"
+    question = "question"
+    explanation = "explanation"
+    answer = "answer"
+
+
+class Level(enum.StrEnum):
+    eli5 = "eli5"
+    intuition = "intuition"
+    rigorous = "rigorous"
+
+
+class Status(enum.StrEnum):
+    complete = "complete"
+    streaming = "streaming"
+    interrupted = "interrupted"
+    failed = "failed"
+
+
+class TutorSession(IdMixin, CreatedMixin, Base):
+    """A conversation about one passage or topic (named to keep clear of DB sessions)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index("ix_sessions_learner_created", "learner_id", "created_at", "id"),)
+
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    title: Mapped[str | None] = mapped_column(String(200))
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="session",
+        order_by="Message.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Message(IdMixin, CreatedMixin, Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("session_id", "position"),)
+
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    # Order within the session; unique, so two turns racing cannot interleave silently.
+    position: Mapped[int]
+    role: Mapped[Role] = mapped_column(string_enum(Role, "message_role"))
+    kind: Mapped[Kind] = mapped_column(string_enum(Kind, "message_kind"))
+    content: Mapped[str] = mapped_column(Text, default="")
+    level: Mapped[Level | None] = mapped_column(string_enum(Level, "message_level"))
+    status: Mapped[Status] = mapped_column(
+        string_enum(Status, "message_status"), default=Status.complete
+    )
+    truncated: Mapped[bool] = mapped_column(default=False)
+    # Counted once when stored, so a long session is not re-encoded on every turn.
+    token_count: Mapped[int] = mapped_column(default=0)
+    prompt_tokens: Mapped[int | None]
+    completion_tokens: Mapped[int | None]
+    usage_estimated: Mapped[bool | None]
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    session: Mapped[TutorSession] = relationship(back_populates="messages")

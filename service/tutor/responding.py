@@ -1,0 +1,109 @@
+"""Delivering an answer: as one JSON body, or as Server-Sent Events while it is written.
+
+Failures before the first token come back as an ordinary error response with the
+right status (503, 504, 429, 502). Once a stream has begun, a failure arrives as an
+`error` event. Either way the failed answer is saved and its id is in the error, so
+the client can retry it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import anyio
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from service.db import Database
+from service.llm.client import LLM, TextStream
+from service.llm.errors import LLMFailure
+from service.tutor.schemas import MessageEnvelope, MessageOut
+from service.tutor.turns import Turn, finish
+
+# Comments on an idle stream keep proxies from closing it while the model thinks.
+_PING_SECONDS = 15
+
+# How the two response forms appear in the OpenAPI schema.
+ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer: JSON once complete, or with `Accept: text/event-stream` "
+        "a stream of `delta` events ({text}) ending in `done` ({message}) or `error` "
+        "({error, message_id}).",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    413: {"description": "The passage, message or whole prompt is over its token limit."},
+    429: {"description": "The model endpoint is rate limiting (`Retry-After` says when)."},
+    502: {"description": "The model failed; the answer is saved as failed and can be retried."},
+    503: {"description": "No model is configured."},
+    504: {"description": "The model did not answer in time."},
+}
+
+
+def wants_event_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
+    failure.message = (
+        f"{failure.message} Your message is saved; retry the answer with POST "
+        f"/v1/sessions/{turn.session_id}/messages/{turn.answer_id}/retry."
+    )
+    failure.details = {"message_id": str(turn.answer_id)}
+    return failure
+
+
+async def respond(request: Request, turn: Turn, *, llm: LLM, database: Database) -> Response:
+    try:
+        stream = await llm.stream_text(turn.call)
+    except LLMFailure as failure:
+        await finish(database, turn, text="", failure=failure)
+        raise _retryable(failure, turn) from None
+    if wants_event_stream(request):
+        return EventSourceResponse(_events(stream, turn, database), ping=_PING_SECONDS)
+    return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
+
+
+async def _complete(stream: TextStream, turn: Turn, database: Database) -> MessageEnvelope:
+    try:
+        async for _ in stream:
+            pass
+    except LLMFailure as failure:
+        await finish(database, turn, text=stream.text, usage=stream.usage, failure=failure)
+        raise _retryable(failure, turn) from None
+    message = await finish(
+        database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
+    )
+    return MessageEnvelope(message=MessageOut.of(message))
+
+
+async def _events(
+    stream: TextStream, turn: Turn, database: Database
+) -> AsyncIterator[ServerSentEvent]:
+    settled = False
+    try:
+        try:
+            async for piece in stream:
+                yield ServerSentEvent(event="delta", data=json.dumps({"text": piece}))
+        except LLMFailure as failure:
+            await finish(database, turn, text=stream.text, usage=stream.usage, failure=failure)
+            settled = True
+            failure = _retryable(failure, turn)
+            error = {"code": failure.code, "message": failure.message}
+            payload = {"error": error, "message_id": str(turn.answer_id)}
+            yield ServerSentEvent(event="error", data=json.dumps(payload))
+            return
+        message = await finish(
+            database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
+        )
+        settled = True
+        envelope = MessageEnvelope(message=MessageOut.of(message))
+        yield ServerSentEvent(event="done", data=envelope.model_dump_json())
+    finally:
+        if not settled:
+            # The client went away mid-answer: stop the model now and keep what it wrote.
+            with anyio.CancelScope(shield=True):
+                await stream.close()
+                await finish(database, turn, text=stream.text, usage=stream.usage, interrupted=True)

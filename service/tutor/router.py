@@ -1,0 +1,125 @@
+"""/v1/sessions: tutoring sessions, explanations, follow-ups and retries."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+
+from service.auth import CurrentLearner
+from service.db import DatabaseDep, SessionDep
+from service.llm.client import LLMDep
+from service.pagination import CursorParam, Limit, Page
+from service.tutor import service, turns
+from service.tutor.responding import ANSWER_RESPONSES, respond
+from service.tutor.schemas import (
+    ExplainRequest,
+    FollowUpRequest,
+    MessageEnvelope,
+    SessionCreate,
+    SessionDetail,
+    SessionOut,
+    SessionUpdate,
+)
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_session(
+    body: SessionCreate, learner: CurrentLearner, db: SessionDep
+) -> SessionOut:
+    return SessionOut.model_validate(await service.create_session(db, learner=learner, data=body))
+
+
+@router.get("")
+async def list_sessions(
+    learner: CurrentLearner, db: SessionDep, limit: Limit = 50, cursor: CursorParam = None
+) -> Page[SessionOut]:
+    sessions, next_cursor = await service.list_sessions(
+        db, learner=learner, cursor=cursor, limit=limit
+    )
+    return Page(items=[SessionOut.model_validate(s) for s in sessions], next_cursor=next_cursor)
+
+
+@router.get("/{session_id}")
+async def get_session(
+    session_id: uuid.UUID, learner: CurrentLearner, db: SessionDep
+) -> SessionDetail:
+    session = await service.get_session(
+        db, learner=learner, session_id=session_id, with_messages=True
+    )
+    return SessionDetail.of(session)
+
+
+@router.patch("/{session_id}")
+async def update_session(
+    session_id: uuid.UUID, body: SessionUpdate, learner: CurrentLearner, db: SessionDep
+) -> SessionOut:
+    session = await service.update_session(
+        db, learner=learner, session_id=session_id, changes=body.changes()
+    )
+    return SessionOut.model_validate(session)
+
+
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_session(
+    session_id: uuid.UUID, learner: CurrentLearner, db: SessionDep
+) -> Response:
+    await service.delete_session(db, learner=learner, session_id=session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{session_id}/explain", response_model=MessageEnvelope, responses=ANSWER_RESPONSES)
+async def explain(
+    session_id: uuid.UUID,
+    body: ExplainRequest,
+    request: Request,
+    learner: CurrentLearner,
+    db: SessionDep,
+    database: DatabaseDep,
+    llm: LLMDep,
+) -> Response:
+    """Explain a passage at the chosen level (eli5, intuition, rigorous)."""
+    turn = await turns.start_explain(
+        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+    )
+    return await respond(request, turn, llm=llm, database=database)
+
+
+@router.post("/{session_id}/messages", response_model=MessageEnvelope, responses=ANSWER_RESPONSES)
+async def follow_up(
+    session_id: uuid.UUID,
+    body: FollowUpRequest,
+    request: Request,
+    learner: CurrentLearner,
+    db: SessionDep,
+    database: DatabaseDep,
+    llm: LLMDep,
+) -> Response:
+    """Ask a follow-up question; the tutor sees the session so far."""
+    turn = await turns.start_followup(
+        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+    )
+    return await respond(request, turn, llm=llm, database=database)
+
+
+@router.post(
+    "/{session_id}/messages/{message_id}/retry",
+    response_model=MessageEnvelope,
+    responses=ANSWER_RESPONSES,
+)
+async def retry(
+    session_id: uuid.UUID,
+    message_id: uuid.UUID,
+    request: Request,
+    learner: CurrentLearner,
+    db: SessionDep,
+    database: DatabaseDep,
+    llm: LLMDep,
+) -> Response:
+    """Run a failed or interrupted answer again, in place."""
+    turn = await turns.start_retry(
+        db, settings=llm.settings, learner=learner, session_id=session_id, message_id=message_id
+    )
+    return await respond(request, turn, llm=llm, database=database)

@@ -1,0 +1,254 @@
+"""One exchange in a session: store what the learner sent, then record the answer.
+
+A turn is two steps with the model call between them. `start_*` stores the learner's
+words and an empty tutor message (status `streaming`) and commits, so nothing the
+learner wrote depends on the model answering. `finish` records how the answer ended:
+complete, or failed, or interrupted with its partial text; a failed or interrupted
+answer can be run again with `start_retry`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import LLMSettings
+from service.db import Database, utcnow
+from service.errors import Conflict, TutorError
+from service.learners.models import Learner
+from service.llm.client import Call, Usage
+from service.llm.errors import LLMFailure
+from service.llm.tokens import PromptTooLong, count_text
+from service.tutor.models import Kind, Level, Message, Role, Status, TutorSession
+from service.tutor.prompting import build_call
+from service.tutor.schemas import ExplainRequest, FollowUpRequest
+from service.tutor.service import get_session
+
+_TITLE_LENGTH = 200
+
+
+class TooManyTokens(TutorError):
+    status_code = 413
+
+    def __init__(self, what: str, code: str, tokens: int, limit: int) -> None:
+        super().__init__(
+            f"The {what} is {tokens} tokens long; the limit is {limit}. "
+            "Split it and send the parts one at a time.",
+            details={"tokens": tokens, "limit": limit},
+        )
+        self.code = code
+
+
+class NotRetryable(Conflict):
+    code = "not_retryable"
+
+
+class SessionBusy(Conflict):
+    code = "session_busy"
+
+    def __init__(self) -> None:
+        super().__init__("Another message reached this session at the same moment; send again.")
+
+
+class MessageNotFound(TutorError):
+    status_code = 404
+    code = "message_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such message in this session.")
+
+
+@dataclass(frozen=True)
+class Turn:
+    session_id: uuid.UUID
+    answer_id: uuid.UUID
+    call: Call
+
+
+def _title_from(passage: str) -> str:
+    first_line = next((line.strip() for line in passage.splitlines() if line.strip()), "")
+    title = first_line.lstrip("#").strip() or "Untitled session"
+    if len(title) > _TITLE_LENGTH:
+        title = title[: _TITLE_LENGTH - 1].rstrip() + "…"
+    return title
+
+
+def _check_size(text: str, *, settings: LLMSettings, what: str, code: str) -> int:
+    tokens = count_text(text, model=settings.model_for("explain"))
+    if tokens > settings.max_passage_tokens:
+        raise TooManyTokens(what, code, tokens, settings.max_passage_tokens)
+    return tokens
+
+
+def _append(session: TutorSession, **fields: object) -> Message:
+    position = (session.messages[-1].position + 1) if session.messages else 0
+    message = Message(session_id=session.id, position=position, **fields)
+    session.messages.append(message)
+    return message
+
+
+async def _commit_turn(
+    db: AsyncSession,
+    *,
+    learner: Learner,
+    settings: LLMSettings,
+    session: TutorSession,
+    answer: Message,
+) -> Turn:
+    # Build the prompt before committing: a prompt that cannot fit is refused whole.
+    earlier = [m for m in session.messages if m.position < answer.position]
+    try:
+        call = build_call(learner_id=learner.id, settings=settings, earlier=earlier, answer=answer)
+    except PromptTooLong as exc:
+        await db.rollback()
+        raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
+    session.updated_at = utcnow()
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise SessionBusy() from None
+    return Turn(session_id=session.id, answer_id=answer.id, call=call)
+
+
+async def start_explain(
+    db: AsyncSession,
+    *,
+    settings: LLMSettings,
+    learner: Learner,
+    session_id: uuid.UUID,
+    request: ExplainRequest,
+) -> Turn:
+    session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
+    passage_tokens = _check_size(
+        request.passage, settings=settings, what="passage", code="passage_too_long"
+    )
+    if session.title is None:
+        session.title = _title_from(request.passage)
+    _append(
+        session,
+        role=Role.learner,
+        kind=Kind.passage,
+        content=request.passage,
+        level=request.level,
+        token_count=passage_tokens,
+    )
+    if request.question and request.question.strip():
+        question = request.question.strip()
+        _append(
+            session,
+            role=Role.learner,
+            kind=Kind.question,
+            content=question,
+            level=request.level,
+            token_count=count_text(question, model=settings.model_for("explain")),
+        )
+    answer = _append(
+        session,
+        role=Role.tutor,
+        kind=Kind.explanation,
+        level=request.level,
+        status=Status.streaming,
+    )
+    return await _commit_turn(
+        db, learner=learner, settings=settings, session=session, answer=answer
+    )
+
+
+def _latest_level(messages: Sequence[Message]) -> Level:
+    levels = [m.level for m in messages if m.role is Role.tutor and m.level is not None]
+    return levels[-1] if levels else Level.intuition
+
+
+async def start_followup(
+    db: AsyncSession,
+    *,
+    settings: LLMSettings,
+    learner: Learner,
+    session_id: uuid.UUID,
+    request: FollowUpRequest,
+) -> Turn:
+    session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
+    tokens = _check_size(
+        request.content, settings=settings, what="message", code="message_too_long"
+    )
+    level = request.level or _latest_level(session.messages)
+    if session.title is None:
+        session.title = _title_from(request.content)
+    _append(
+        session,
+        role=Role.learner,
+        kind=Kind.question,
+        content=request.content,
+        level=level,
+        token_count=tokens,
+    )
+    answer = _append(
+        session, role=Role.tutor, kind=Kind.answer, level=level, status=Status.streaming
+    )
+    return await _commit_turn(
+        db, learner=learner, settings=settings, session=session, answer=answer
+    )
+
+
+async def start_retry(
+    db: AsyncSession,
+    *,
+    settings: LLMSettings,
+    learner: Learner,
+    session_id: uuid.UUID,
+    message_id: uuid.UUID,
+) -> Turn:
+    session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
+    answer = next((m for m in session.messages if m.id == message_id), None)
+    if answer is None:
+        raise MessageNotFound()
+    if answer.role is not Role.tutor or answer.status not in (Status.failed, Status.interrupted):
+        raise NotRetryable(
+            f"Only a failed or interrupted answer can be retried; this message is "
+            f"{answer.status.value}."
+        )
+    answer.status = Status.streaming
+    answer.content = ""
+    answer.truncated = False
+    answer.error_code = answer.error_message = None
+    answer.prompt_tokens = answer.completion_tokens = answer.usage_estimated = None
+    return await _commit_turn(
+        db, learner=learner, settings=settings, session=session, answer=answer
+    )
+
+
+async def finish(
+    database: Database,
+    turn: Turn,
+    *,
+    text: str,
+    truncated: bool = False,
+    usage: Usage | None = None,
+    failure: LLMFailure | None = None,
+    interrupted: bool = False,
+) -> Message:
+    """Record how the answer ended, in a session of its own (the request's may be gone)."""
+    async with database.sessionmaker() as db:
+        answer = await db.get_one(Message, turn.answer_id)
+        answer.content = text
+        answer.truncated = truncated
+        answer.token_count = count_text(text) if text else 0
+        if failure is None and not interrupted:
+            answer.status = Status.complete
+        else:
+            answer.status = Status.interrupted if text else Status.failed
+            answer.error_code = failure.code if failure else "client_disconnected"
+            answer.error_message = (
+                failure.message if failure else "The connection closed before the answer ended."
+            )
+        if usage is not None:
+            answer.prompt_tokens = usage.prompt_tokens
+            answer.completion_tokens = usage.completion_tokens
+            answer.usage_estimated = usage.estimated
+        await db.commit()
+        return answer
