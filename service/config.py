@@ -47,6 +47,8 @@ class LLMSettings(BaseModel):
     context_tokens: Annotated[int, Field(ge=1000)] = 16_000
     max_output_tokens: Annotated[int, Field(ge=16)] = 1_500
     max_passage_tokens: Annotated[int, Field(ge=16)] = 6_000
+    # How to ask for JSON: auto tries json_schema, then json_object, then plain prompting.
+    structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
 
     @field_validator(
         "base_url",

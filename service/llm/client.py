@@ -14,17 +14,19 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 import openai
 from fastapi import Depends, Request
 from openai import AsyncOpenAI
+from pydantic import BaseModel
 
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.db import Database
 from service.llm.errors import (
+    LLMBadOutput,
     LLMError,
     LLMFailure,
     LLMInterrupted,
@@ -33,6 +35,16 @@ from service.llm.errors import (
     LLMUnavailable,
 )
 from service.llm.models import LLMCall
+from service.llm.structured import (
+    FALLBACK_ORDER,
+    Model,
+    OutputInvalid,
+    StructuredMode,
+    parse_output,
+    repair_messages,
+    response_format,
+    schema_instruction,
+)
 from service.llm.tokens import ChatMessage, count_chat, count_text
 
 log = logging.getLogger(__name__)
@@ -60,6 +72,18 @@ class Completion:
     text: str
     truncated: bool
     usage: Usage
+
+
+def _with_schema_instruction(
+    messages: Sequence[ChatMessage], schema: type[BaseModel]
+) -> list[ChatMessage]:
+    # Into the first system message: some chat templates allow only one, and only first.
+    instruction = schema_instruction(schema)
+    if messages and messages[0].role == "system":
+        first = messages[0]
+        merged = ChatMessage.of("system", f"{first.content}\n\n{instruction.content}")
+        return [merged, *messages[1:]]
+    return [instruction, *messages]
 
 
 def _elapsed_ms(since: float) -> int:
@@ -161,6 +185,8 @@ class LLM:
         self.settings = settings
         self._database = database
         self._client: AsyncOpenAI | None = None
+        # The response_format the server accepted last, for `structured = auto`.
+        self._structured_mode: StructuredMode | None = None
         if settings.configured:
             self._client = AsyncOpenAI(
                 base_url=settings.base_url,
@@ -200,19 +226,75 @@ class LLM:
 
     async def complete_text(self, call: Call) -> Completion:
         client, model = self._ready(call.purpose)
+        try:
+            return await self._complete(client, model, call)
+        except Exception as exc:
+            raise translate_error(exc, self.settings) from exc
+
+    async def complete_structured(self, call: Call, schema: type[Model]) -> Model:
+        """A validated `schema` instance, after at most one repair round."""
+        client, model = self._ready(call.purpose)
+        call = replace(call, messages=_with_schema_instruction(call.messages, schema))
+        first = await self._complete_json(client, model, call, schema)
+        try:
+            return parse_output(first.text, schema)
+        except OutputInvalid as problem:
+            log.info("structured output invalid (%s); asking for a repair", problem)
+            retry = replace(call, messages=repair_messages(call.messages, first.text, str(problem)))
+            second = await self._complete_json(client, model, retry, schema)
+        try:
+            return parse_output(second.text, schema)
+        except OutputInvalid as problem:
+            raise LLMBadOutput(
+                f"The model's answer did not have the expected structure, twice: {problem}"
+            ) from None
+
+    async def _complete_json(
+        self, client: AsyncOpenAI, model: str, call: Call, schema: type[BaseModel]
+    ) -> Completion:
+        """Ask for JSON in the first form the server accepts; remember which one that is."""
+        configured = self.settings.structured
+        modes = FALLBACK_ORDER if configured == "auto" else (configured,)
+        start = modes.index(self._structured_mode) if self._structured_mode in modes else 0
+        for mode in modes[start:]:
+            try:
+                completion = await self._complete(
+                    client, model, call, json_format=response_format(mode, schema)
+                )
+            except openai.BadRequestError as exc:
+                if mode == modes[-1]:
+                    raise translate_error(exc, self.settings) from exc
+                log.warning("the model endpoint refused response_format %s; trying the next", mode)
+                continue
+            except Exception as exc:
+                raise translate_error(exc, self.settings) from exc
+            self._structured_mode = mode
+            return completion
+        raise AssertionError("unreachable: the last mode returns or raises")
+
+    async def _complete(
+        self,
+        client: AsyncOpenAI,
+        model: str,
+        call: Call,
+        *,
+        json_format: dict[str, Any] | None = None,
+    ) -> Completion:
+        """One non-streaming call, recorded; raises the openai exception on failure."""
         started = time.monotonic()
+        extra: dict[str, Any] = {"response_format": json_format} if json_format else {}
         try:
             response = await client.chat.completions.create(
                 model=model,
                 messages=[m.as_openai() for m in call.messages],
                 max_tokens=self.settings.max_output_tokens,
+                **extra,
             )
             choice = response.choices[0]
             text = choice.message.content or ""
         except Exception as exc:
-            failure = translate_error(exc, self.settings)
-            await self._record_failure(call, model, started, failure)
-            raise failure from exc
+            await self._record_failure(call, model, started, translate_error(exc, self.settings))
+            raise
         truncated = choice.finish_reason == "length"
         if response.usage is not None:
             usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens, False)
