@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from service.db import Database
-from service.llm.client import LLM, TextStream
+from service.auth import CurrentLearner
+from service.config import LLMSettings
+from service.db import Database, DatabaseDep, SessionDep
+from service.llm.client import LLM, LLMDep, TextStream
 from service.llm.errors import LLMFailure
 from service.tutor.schemas import MessageEnvelope, MessageOut
 from service.tutor.turns import Turn, finish
@@ -40,6 +42,34 @@ ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "No model is configured."},
     504: {"description": "The model did not answer in time."},
 }
+
+
+class TurnContext:
+    """What every answering endpoint needs: who asks, the database, the model."""
+
+    def __init__(
+        self,
+        request: Request,
+        learner: CurrentLearner,
+        db: SessionDep,
+        database: DatabaseDep,
+        llm: LLMDep,
+    ) -> None:
+        self.request = request
+        self.learner = learner
+        self.db = db
+        self.database = database
+        self.llm = llm
+
+    @property
+    def settings(self) -> LLMSettings:
+        return self.llm.settings
+
+    async def answer(self, turn: Turn) -> Response:
+        return await respond(self.request, turn, llm=self.llm, database=self.database)
+
+
+TurnDep = Annotated[TurnContext, Depends()]
 
 
 def wants_event_stream(request: Request) -> bool:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from service.auth import CurrentLearner
-from service.db import DatabaseDep, SessionDep
-from service.llm.client import LLMDep
+from service.db import SessionDep
 from service.pagination import CursorParam, Limit, Page
 from service.tutor import service, turns
-from service.tutor.responding import ANSWER_RESPONSES, respond
+from service.tutor.responding import ANSWER_RESPONSES, TurnDep
 from service.tutor.schemas import (
     ExplainRequest,
     FollowUpRequest,
@@ -71,37 +70,21 @@ async def delete_session(
 
 
 @router.post("/{session_id}/explain", response_model=MessageEnvelope, responses=ANSWER_RESPONSES)
-async def explain(
-    session_id: uuid.UUID,
-    body: ExplainRequest,
-    request: Request,
-    learner: CurrentLearner,
-    db: SessionDep,
-    database: DatabaseDep,
-    llm: LLMDep,
-) -> Response:
+async def explain(session_id: uuid.UUID, body: ExplainRequest, turn: TurnDep) -> Response:
     """Explain a passage at the chosen level (eli5, intuition, rigorous)."""
-    turn = await turns.start_explain(
-        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+    started = await turns.start_explain(
+        turn.db, settings=turn.settings, learner=turn.learner, session_id=session_id, request=body
     )
-    return await respond(request, turn, llm=llm, database=database)
+    return await turn.answer(started)
 
 
 @router.post("/{session_id}/messages", response_model=MessageEnvelope, responses=ANSWER_RESPONSES)
-async def follow_up(
-    session_id: uuid.UUID,
-    body: FollowUpRequest,
-    request: Request,
-    learner: CurrentLearner,
-    db: SessionDep,
-    database: DatabaseDep,
-    llm: LLMDep,
-) -> Response:
+async def follow_up(session_id: uuid.UUID, body: FollowUpRequest, turn: TurnDep) -> Response:
     """Ask a follow-up question; the tutor sees the session so far."""
-    turn = await turns.start_followup(
-        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+    started = await turns.start_followup(
+        turn.db, settings=turn.settings, learner=turn.learner, session_id=session_id, request=body
     )
-    return await respond(request, turn, llm=llm, database=database)
+    return await turn.answer(started)
 
 
 @router.post(
@@ -109,17 +92,13 @@ async def follow_up(
     response_model=MessageEnvelope,
     responses=ANSWER_RESPONSES,
 )
-async def retry(
-    session_id: uuid.UUID,
-    message_id: uuid.UUID,
-    request: Request,
-    learner: CurrentLearner,
-    db: SessionDep,
-    database: DatabaseDep,
-    llm: LLMDep,
-) -> Response:
+async def retry(session_id: uuid.UUID, message_id: uuid.UUID, turn: TurnDep) -> Response:
     """Run a failed or interrupted answer again, in place."""
-    turn = await turns.start_retry(
-        db, settings=llm.settings, learner=learner, session_id=session_id, message_id=message_id
+    started = await turns.start_retry(
+        turn.db,
+        settings=turn.settings,
+        learner=turn.learner,
+        session_id=session_id,
+        message_id=message_id,
     )
-    return await respond(request, turn, llm=llm, database=database)
+    return await turn.answer(started)
