@@ -40,6 +40,8 @@ def test_wheel_ships_migrations_static_files_and_prompts(tmp_path: Path) -> None
         f"service/migrations/versions/{p.name}"
         for p in (ROOT / "service/migrations/versions").glob("*.py")
     }
+    expected |= {f"prompts/{p.name}" for p in (ROOT / "prompts").glob("*.md")}
+    assert len(expected) > 12
     assert expected <= names
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
