@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from service import __version__
 from service.body_limit import BodySizeLimitMiddleware
 from service.config import Settings, load_settings
+from service.critiques.router import router as critiques_router
 from service.db import Database
 from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(health_router)
-    for router in (learners_router, sources_router, tutor_router):
+    for router in (learners_router, sources_router, tutor_router, critiques_router):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -1,9 +1,19 @@
 """Every table, imported in one place so Base.metadata knows them all (for Alembic)."""
 
+from service.critiques.models import Critique
 from service.db import Base
 from service.learners.models import ApiKey, Learner
 from service.llm.models import LLMCall
 from service.sources.models import Source
 from service.tutor.models import Message, TutorSession
 
-__all__ = ["ApiKey", "Base", "LLMCall", "Learner", "Message", "Source", "TutorSession"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Critique",
+    "LLMCall",
+    "Learner",
+    "Message",
+    "Source",
+    "TutorSession",
+]

@@ -61,7 +61,7 @@ async def test_clean_json_with_the_schema_as_response_format(
 ) -> None:
     fake_llm.script(Reply(json.dumps(GOOD)))
     llm: LLM = app.state.llm
-    assert await llm.complete_structured(_call(learner), Verdict) == Verdict(**GOOD)
+    assert (await llm.complete_structured(_call(learner), Verdict)).value == Verdict(**GOOD)
     request = fake_llm.last_request.json
     assert request["response_format"]["type"] == "json_schema"
     assert request["response_format"]["json_schema"]["schema"]["properties"]["score"]
@@ -74,7 +74,9 @@ async def test_invalid_then_repaired(
     app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey, session: AsyncSession
 ) -> None:
     fake_llm.script(Reply('{"verdict": "meh", "score": 9}'), Reply(json.dumps(GOOD)))
-    assert await app.state.llm.complete_structured(_call(learner), Verdict) == Verdict(**GOOD)
+    assert (await app.state.llm.complete_structured(_call(learner), Verdict)).value == Verdict(
+        **GOOD
+    )
     repair = fake_llm.last_request.json["messages"]
     assert repair[-2] == {"role": "assistant", "content": '{"verdict": "meh", "score": 9}'}
     assert "verdict" in repair[-1]["content"]
@@ -98,7 +100,7 @@ async def test_fallback_when_json_schema_is_refused_is_remembered(
     fake_llm.reject_response_formats = {"json_schema", "json_object"}
     fake_llm.default = Reply(json.dumps(GOOD))
     llm: LLM = app.state.llm
-    assert await llm.complete_structured(_call(learner), Verdict) == Verdict(**GOOD)
+    assert (await llm.complete_structured(_call(learner), Verdict)).value == Verdict(**GOOD)
     formats = [r.json.get("response_format", {}).get("type") for r in fake_llm.requests]
     assert formats == ["json_schema", "json_object", None]
 

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic
 
 import openai
 from fastapi import Depends, Request
@@ -65,6 +65,21 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     estimated: bool
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.estimated or other.estimated,
+        )
+
+
+@dataclass(frozen=True)
+class Structured(Generic[Model]):
+    """A validated object and what it cost (both rounds, when a repair was needed)."""
+
+    value: Model
+    usage: Usage
 
 
 @dataclass(frozen=True)
@@ -231,22 +246,24 @@ class LLM:
         except Exception as exc:
             raise translate_error(exc, self.settings) from exc
 
-    async def complete_structured(self, call: Call, schema: type[Model]) -> Model:
+    async def complete_structured(self, call: Call, schema: type[Model]) -> Structured[Model]:
         """A validated `schema` instance, after at most one repair round."""
         client, model = self._ready(call.purpose)
         call = replace(call, messages=_with_schema_instruction(call.messages, schema))
         first = await self._complete_json(client, model, call, schema)
         try:
-            return parse_output(first.text, schema)
+            return Structured(parse_output(first.text, schema), first.usage)
         except OutputInvalid as problem:
             log.info("structured output invalid (%s); asking for a repair", problem)
             retry = replace(call, messages=repair_messages(call.messages, first.text, str(problem)))
             second = await self._complete_json(client, model, retry, schema)
+        usage = first.usage + second.usage
         try:
-            return parse_output(second.text, schema)
+            return Structured(parse_output(second.text, schema), usage)
         except OutputInvalid as problem:
             raise LLMBadOutput(
-                f"The model's answer did not have the expected structure, twice: {problem}"
+                f"The model's answer did not have the expected structure, twice: {problem}",
+                details={"usage": usage.__dict__},
             ) from None
 
     async def _complete_json(

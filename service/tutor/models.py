@@ -22,6 +22,8 @@ class Kind(enum.StrEnum):
     question = "question"
     explanation = "explanation"
     answer = "answer"
+    attempt = "attempt"  # the learner's own explanation, to be critiqued
+    critique = "critique"
 
 
 class Level(enum.StrEnum):

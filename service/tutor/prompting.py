@@ -18,7 +18,11 @@ from service.llm.client import Call
 from service.llm.tokens import ChatMessage, fit_history
 from service.tutor.models import Kind, Level, Message, Role, Status
 
-_BLOCK_NAMES = {Kind.passage: "PASSAGE", Kind.question: "QUESTION"}
+_BLOCK_NAMES = {
+    Kind.passage: "PASSAGE",
+    Kind.question: "QUESTION",
+    Kind.attempt: "EXPLANATION ATTEMPT",
+}
 # Markers and the blank lines around a block, on top of the stored token count.
 _BLOCK_OVERHEAD_TOKENS = 24
 _GROUNDED = (

@@ -5,16 +5,21 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import JSONResponse
 
 from service.auth import CurrentLearner
+from service.critiques import service as critiques
+from service.critiques.schemas import CritiqueEnvelope, CritiqueOut
 from service.db import SessionDep
 from service.pagination import CursorParam, Limit, Page
 from service.tutor import service, turns
+from service.tutor.models import Kind
 from service.tutor.responding import ANSWER_RESPONSES, TurnDep
 from service.tutor.schemas import (
     ExplainRequest,
     FollowUpRequest,
     MessageEnvelope,
+    MessageOut,
     SessionCreate,
     SessionDetail,
     SessionOut,
@@ -93,12 +98,24 @@ async def follow_up(session_id: uuid.UUID, body: FollowUpRequest, turn: TurnDep)
     responses=ANSWER_RESPONSES,
 )
 async def retry(session_id: uuid.UUID, message_id: uuid.UUID, turn: TurnDep) -> Response:
-    """Run a failed or interrupted answer again, in place."""
-    started = await turns.start_retry(
-        turn.db,
-        settings=turn.settings,
-        learner=turn.learner,
-        session_id=session_id,
-        message_id=message_id,
+    """Run a failed or interrupted answer or critique again, in place.
+
+    A critique's retry answers `{message, critique}`; every other retry `{message}`.
+    """
+    session, answer = await turns.reopen_answer(
+        turn.db, learner=turn.learner, session_id=session_id, message_id=message_id
+    )
+    if answer.kind is Kind.critique:
+        await turn.db.commit()
+        critique = await critiques.critique_for_message(turn.db, message_id=answer.id)
+        critique = await critiques.run_critique(
+            turn.db, llm=turn.llm, learner=turn.learner, critique=critique
+        )
+        envelope = CritiqueEnvelope(
+            message=MessageOut.of(answer), critique=CritiqueOut.of(critique, answer)
+        )
+        return JSONResponse(envelope.model_dump(mode="json"))
+    started = await turns.commit_turn(
+        turn.db, learner=turn.learner, settings=turn.settings, session=session, answer=answer
     )
     return await turn.answer(started)

@@ -84,14 +84,15 @@ def _check_size(text: str, *, settings: LLMSettings, what: str, code: str) -> in
     return tokens
 
 
-def _append(session: TutorSession, **fields: object) -> Message:
+def append_message(session: TutorSession, **fields: object) -> Message:
+    """A new last message in the session (its messages must be loaded)."""
     position = (session.messages[-1].position + 1) if session.messages else 0
     message = Message(session_id=session.id, position=position, **fields)
     session.messages.append(message)
     return message
 
 
-async def _commit_turn(
+async def commit_turn(
     db: AsyncSession,
     *,
     learner: Learner,
@@ -129,7 +130,7 @@ async def start_explain(
     )
     if session.title is None:
         session.title = _title_from(request.passage)
-    _append(
+    append_message(
         session,
         role=Role.learner,
         kind=Kind.passage,
@@ -139,7 +140,7 @@ async def start_explain(
     )
     if request.question and request.question.strip():
         question = request.question.strip()
-        _append(
+        append_message(
             session,
             role=Role.learner,
             kind=Kind.question,
@@ -147,16 +148,14 @@ async def start_explain(
             level=request.level,
             token_count=count_text(question, model=settings.model_for("explain")),
         )
-    answer = _append(
+    answer = append_message(
         session,
         role=Role.tutor,
         kind=Kind.explanation,
         level=request.level,
         status=Status.streaming,
     )
-    return await _commit_turn(
-        db, learner=learner, settings=settings, session=session, answer=answer
-    )
+    return await commit_turn(db, learner=learner, settings=settings, session=session, answer=answer)
 
 
 def _latest_level(messages: Sequence[Message]) -> Level:
@@ -179,7 +178,7 @@ async def start_followup(
     level = request.level or _latest_level(session.messages)
     if session.title is None:
         session.title = _title_from(request.content)
-    _append(
+    append_message(
         session,
         role=Role.learner,
         kind=Kind.question,
@@ -187,22 +186,16 @@ async def start_followup(
         level=level,
         token_count=tokens,
     )
-    answer = _append(
+    answer = append_message(
         session, role=Role.tutor, kind=Kind.answer, level=level, status=Status.streaming
     )
-    return await _commit_turn(
-        db, learner=learner, settings=settings, session=session, answer=answer
-    )
+    return await commit_turn(db, learner=learner, settings=settings, session=session, answer=answer)
 
 
-async def start_retry(
-    db: AsyncSession,
-    *,
-    settings: LLMSettings,
-    learner: Learner,
-    session_id: uuid.UUID,
-    message_id: uuid.UUID,
-) -> Turn:
+async def reopen_answer(
+    db: AsyncSession, *, learner: Learner, session_id: uuid.UUID, message_id: uuid.UUID
+) -> tuple[TutorSession, Message]:
+    """A failed or interrupted answer, emptied and marked `streaming` again (not committed)."""
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
     answer = next((m for m in session.messages if m.id == message_id), None)
     if answer is None:
@@ -217,9 +210,7 @@ async def start_retry(
     answer.truncated = False
     answer.error_code = answer.error_message = None
     answer.prompt_tokens = answer.completion_tokens = answer.usage_estimated = None
-    return await _commit_turn(
-        db, learner=learner, settings=settings, session=session, answer=answer
-    )
+    return session, answer
 
 
 async def finish(

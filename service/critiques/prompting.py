@@ -1,0 +1,60 @@
+"""The chat the model sees for a critique: the rules, then the material in fenced blocks."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+import prompts
+from service.config import LLMSettings
+from service.critiques.models import Critique
+from service.llm.client import Call
+from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
+from service.tutor.prompting import delimit
+
+
+def _previous_block(previous: Critique, nonce: str) -> str:
+    issues = "; ".join(str(issue["problem"]) for issue in previous.issues) or "none"
+    return (
+        f"The learner's previous attempt (attempt {previous.attempt}):\n\n"
+        + delimit("PREVIOUS ATTEMPT", previous.explanation, nonce)
+        + f"\n\nIt was judged {previous.verdict}, score {previous.score}/5. "
+        f"Its issues: {issues}"
+    )
+
+
+def build_critique_call(
+    *,
+    learner_id: uuid.UUID,
+    settings: LLMSettings,
+    critique: Critique,
+    reference: str | None,
+    previous: Critique | None,
+) -> Call:
+    """The call; without the previous attempt if only that way it fits the budget."""
+    nonce = secrets.token_hex(4)
+    prompt = prompts.load("critique")
+    system = ChatMessage.of("system", prompt.render())
+    parts = [f"Concept:\n\n{delimit('CONCEPT', critique.concept, nonce)}"]
+    if reference:
+        parts.append("Reference passage:\n\n" + delimit("PASSAGE", reference, nonce))
+    else:
+        parts.append(
+            "No reference passage: judge against the standard understanding of the "
+            "concept in the original papers."
+        )
+    explanation = f"The learner's explanation (attempt {critique.attempt}):\n\n" + delimit(
+        "EXPLANATION", critique.explanation, nonce
+    )
+    budget = settings.context_tokens - settings.max_output_tokens
+    candidates = [[*parts, _previous_block(previous, nonce)]] if previous else []
+    candidates.append(parts)
+    needed = 0
+    for blocks in candidates:
+        user = ChatMessage.of("user", "\n\n".join([*blocks, explanation]))
+        needed = count_chat([system, user])
+        if needed <= budget:
+            return Call(
+                learner_id=learner_id, purpose="critique", prompt=prompt, messages=[system, user]
+            )
+    raise PromptTooLong(needed, budget)

@@ -1,0 +1,62 @@
+"""/v1/sessions/{id}/critiques: explain it back, and have the holes found."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
+
+from service.auth import CurrentLearner
+from service.critiques import service
+from service.critiques.schemas import CritiqueOut, CritiqueRequest
+from service.db import SessionDep
+from service.llm.client import LLMDep
+from service.tutor.models import Message
+
+router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
+
+CRITIQUE_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The explanation, passage or whole prompt is over its token limit."},
+    429: {"description": "The model endpoint is rate limiting (`Retry-After` says when)."},
+    502: {
+        "description": "The model failed or its answer had the wrong structure twice "
+        "(`llm_bad_output`); the attempt is kept and the critique can be retried."
+    },
+    503: {"description": "No model is configured."},
+    504: {"description": "The model did not answer in time."},
+}
+
+
+class CritiqueList(BaseModel):
+    items: list[CritiqueOut]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CRITIQUE_ERRORS)
+async def create_critique(
+    session_id: uuid.UUID,
+    body: CritiqueRequest,
+    learner: CurrentLearner,
+    db: SessionDep,
+    llm: LLMDep,
+) -> CritiqueOut:
+    """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
+    critique = await service.start_critique(
+        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+    )
+    critique = await service.run_critique(db, llm=llm, learner=learner, critique=critique)
+    message = await db.get_one(Message, critique.critique_message_id)
+    return CritiqueOut.of(critique, message)
+
+
+@router.get("")
+async def list_critiques(
+    session_id: uuid.UUID,
+    learner: CurrentLearner,
+    db: SessionDep,
+    concept: Annotated[str | None, Query(max_length=200)] = None,
+) -> CritiqueList:
+    """The session's critiques in order; with `concept`, the attempts on that concept."""
+    rows = await service.list_critiques(db, learner=learner, session_id=session_id, concept=concept)
+    return CritiqueList(items=[CritiqueOut.of(critique, message) for critique, message in rows])

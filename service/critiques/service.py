@@ -1,0 +1,233 @@
+"""Poke holes: critique the learner's own explanation, attempt by attempt.
+
+The attempt is stored (as a session message and a critique row) and committed before
+the model is asked, so a failed critique loses nothing and can be retried.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import LLMSettings
+from service.critiques.grounding import ground
+from service.critiques.models import Critique, Verdict
+from service.critiques.prompting import build_critique_call
+from service.critiques.schemas import CritiqueDraft, CritiqueRequest
+from service.critiques.writing import as_markdown
+from service.db import utcnow
+from service.learners.models import Learner
+from service.llm.client import LLM, Usage
+from service.llm.errors import LLMFailure
+from service.llm.tokens import PromptTooLong, count_text
+from service.tutor.models import Kind, Message, Role, Status, TutorSession
+from service.tutor.service import get_session
+from service.tutor.turns import SessionBusy, TooManyTokens, append_message
+
+# A Feynman explanation is a few paragraphs; an essay would need a different review.
+MAX_EXPLANATION_TOKENS = 4000
+# Fewer words than this is not an attempt ("idk", "attention?"): ask for a real one.
+MIN_ATTEMPT_WORDS = 5
+
+
+def concept_key(concept: str) -> str:
+    return " ".join(concept.casefold().split())
+
+
+def is_low_effort(explanation: str) -> bool:
+    return len(explanation.split()) < MIN_ATTEMPT_WORDS
+
+
+def low_effort_draft(concept: str) -> CritiqueDraft:
+    return CritiqueDraft(
+        verdict=Verdict.wrong,
+        score=0,
+        strengths=[],
+        issues=[],
+        questions=[
+            f"In a few sentences of your own: what problem does {concept} solve?",
+            f"What goes into {concept}, and what comes out of it?",
+        ],
+        low_effort=True,
+    )
+
+
+async def start_critique(
+    db: AsyncSession,
+    *,
+    settings: LLMSettings,
+    learner: Learner,
+    session_id: uuid.UUID,
+    request: CritiqueRequest,
+) -> Critique:
+    """Store the attempt and a pending critique; commit before any model call."""
+    session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
+    explanation = request.explanation.strip()
+    model = settings.model_for("critique")
+    tokens = count_text(explanation, model=model)
+    if tokens > MAX_EXPLANATION_TOKENS:
+        raise TooManyTokens("explanation", "explanation_too_long", tokens, MAX_EXPLANATION_TOKENS)
+    if request.passage is not None:
+        passage_tokens = count_text(request.passage, model=model)
+        if passage_tokens > settings.max_passage_tokens:
+            raise TooManyTokens(
+                "passage", "passage_too_long", passage_tokens, settings.max_passage_tokens
+            )
+    key = concept_key(request.concept)
+    latest = await db.scalar(
+        select(func.max(Critique.attempt)).where(
+            Critique.session_id == session.id, Critique.concept_key == key
+        )
+    )
+    attempt_message = append_message(
+        session, role=Role.learner, kind=Kind.attempt, content=explanation, token_count=tokens
+    )
+    critique_message = append_message(
+        session, role=Role.tutor, kind=Kind.critique, status=Status.streaming
+    )
+    session.title = session.title or request.concept
+    session.updated_at = utcnow()
+    try:
+        await db.flush()
+        critique = Critique(
+            session_id=session.id,
+            attempt_message_id=attempt_message.id,
+            critique_message_id=critique_message.id,
+            concept=request.concept,
+            concept_key=key,
+            attempt=(latest or 0) + 1,
+            explanation=explanation,
+            reference=request.passage,
+        )
+        db.add(critique)
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise SessionBusy() from None
+    return critique
+
+
+async def _reference(db: AsyncSession, critique: Critique, settings: LLMSettings) -> str | None:
+    """The passage given with the attempt, else the session's passages, newest first."""
+    if critique.reference:
+        return critique.reference
+    passages = await db.scalars(
+        select(Message)
+        .where(Message.session_id == critique.session_id, Message.kind == Kind.passage)
+        .order_by(Message.position.desc())
+    )
+    kept: list[str] = []
+    used = 0
+    for passage in passages:
+        if used + passage.token_count > settings.max_passage_tokens:
+            break
+        kept.append(passage.content)
+        used += passage.token_count
+    return "\n\n".join(reversed(kept)) or None
+
+
+async def _previous(db: AsyncSession, critique: Critique) -> Critique | None:
+    """The latest earlier attempt on the same concept that got a critique."""
+    result: Critique | None = await db.scalar(
+        select(Critique)
+        .where(
+            Critique.session_id == critique.session_id,
+            Critique.concept_key == critique.concept_key,
+            Critique.attempt < critique.attempt,
+            Critique.verdict.is_not(None),
+        )
+        .order_by(Critique.attempt.desc())
+        .limit(1)
+    )
+    return result
+
+
+async def _draft(
+    db: AsyncSession, llm: LLM, learner: Learner, critique: Critique
+) -> tuple[CritiqueDraft, Usage | None]:
+    if is_low_effort(critique.explanation):
+        return low_effort_draft(critique.concept), None
+    previous = await _previous(db, critique)
+    try:
+        call = build_critique_call(
+            learner_id=learner.id,
+            settings=llm.settings,
+            critique=critique,
+            reference=await _reference(db, critique, llm.settings),
+            previous=previous,
+        )
+    except PromptTooLong as exc:
+        raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
+    result = await llm.complete_structured(call, CritiqueDraft)
+    draft = ground(result.value, critique.explanation)
+    if previous is None:
+        draft = draft.model_copy(update={"improved_since_last": None})
+    elif draft.improved_since_last is None:
+        draft = draft.model_copy(
+            update={"improved_since_last": draft.score > (previous.score or 0)}
+        )
+    return draft, result.usage
+
+
+async def run_critique(
+    db: AsyncSession, *, llm: LLM, learner: Learner, critique: Critique
+) -> Critique:
+    """Ask the model, ground its quotes, and record the critique and its message.
+
+    On failure the critique's message is marked failed and the error (with the
+    message id, for a retry) is raised; the attempt itself stays stored.
+    """
+    message = await db.get_one(Message, critique.critique_message_id)
+    try:
+        draft, usage = await _draft(db, llm, learner, critique)
+    except (LLMFailure, TooManyTokens) as failure:
+        message.status = Status.failed
+        message.error_code = failure.code
+        message.error_message = failure.message
+        await db.commit()
+        failure.details = {**(failure.details or {}), "message_id": str(message.id)}
+        raise
+    critique.verdict = draft.verdict
+    critique.score = draft.score
+    critique.strengths = list(draft.strengths)
+    critique.issues = [issue.model_dump() for issue in draft.issues]
+    critique.questions = list(draft.questions)
+    critique.improved_since_last = draft.improved_since_last
+    critique.low_effort = draft.low_effort
+    message.content = as_markdown(draft, attempt=critique.attempt)
+    message.token_count = count_text(message.content)
+    message.status = Status.complete
+    if usage is not None:
+        message.prompt_tokens = usage.prompt_tokens
+        message.completion_tokens = usage.completion_tokens
+        message.usage_estimated = usage.estimated
+    await db.commit()
+    return critique
+
+
+async def critique_for_message(db: AsyncSession, *, message_id: uuid.UUID) -> Critique:
+    critique = await db.scalar(select(Critique).where(Critique.critique_message_id == message_id))
+    if critique is None:
+        raise LookupError(f"no critique for message {message_id}")
+    return critique
+
+
+async def list_critiques(
+    db: AsyncSession, *, learner: Learner, session_id: uuid.UUID, concept: str | None
+) -> Sequence[tuple[Critique, Message]]:
+    """The session's finished critiques, oldest first, optionally for one concept."""
+    session: TutorSession = await get_session(db, learner=learner, session_id=session_id)
+    statement = (
+        select(Critique, Message)
+        .join(Message, Message.id == Critique.critique_message_id)
+        .where(Critique.session_id == session.id, Critique.verdict.is_not(None))
+        .order_by(Critique.created_at, Critique.attempt)
+    )
+    if concept is not None:
+        statement = statement.where(Critique.concept_key == concept_key(concept))
+    rows = await db.execute(statement)
+    return [(critique, message) for critique, message in rows]
