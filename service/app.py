@@ -12,6 +12,9 @@ from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.body_limit import BodySizeLimitMiddleware
+from service.cards.exchange_router import IMPORT_BODY_LIMIT, IMPORT_PATH
+from service.cards.exchange_router import router as exchange_router
+from service.cards.router import router as cards_router
 from service.config import Settings, load_settings
 from service.critiques.router import router as critiques_router
 from service.db import Database
@@ -55,11 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
     install_error_handlers(app)
 
     app.include_router(health_router)
-    for router in (learners_router, sources_router, tutor_router, critiques_router):
+    for router in (
+        learners_router,
+        sources_router,
+        tutor_router,
+        critiques_router,
+        cards_router,
+        exchange_router,
+    ):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.
     app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

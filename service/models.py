@@ -1,5 +1,6 @@
 """Every table, imported in one place so Base.metadata knows them all (for Alembic)."""
 
+from service.cards.models import Card, CardTag
 from service.critiques.models import Critique
 from service.db import Base
 from service.learners.models import ApiKey, Learner
@@ -10,6 +11,8 @@ from service.tutor.models import Message, TutorSession
 __all__ = [
     "ApiKey",
     "Base",
+    "Card",
+    "CardTag",
     "Critique",
     "LLMCall",
     "Learner",

@@ -13,12 +13,17 @@ leak data to a remote host the moment the page loads. Defence is in two layers:
    anything executable or request-triggering through.
 
 The parser and the cleaner are built once, at import; `render_markdown` is pure.
+
+Anki cannot show MathML reliably but typesets LaTeX with MathJax, so `math="anki"` keeps
+each formula as its escaped LaTeX source between MathJax's `\\(…\\)` / `\\[…\\]`
+delimiters instead; everything else (parser, allow-lists) is the same.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Literal
 from xml.etree.ElementTree import tostring
 
 import nh3
@@ -33,12 +38,17 @@ from markdown_it.utils import EnvType, OptionsDict
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.dollarmath.index import math_block_dollar
 
-__all__ = ["render_markdown"]
+__all__ = ["MathOutput", "render_markdown"]
+
+MathOutput = Literal["mathml", "anki"]
 
 
-def render_markdown(text: str) -> str:
-    """Render untrusted Markdown with `$…$` / `$$…$$` math to sanitised HTML."""
-    return _CLEANER.clean(_MARKDOWN.render(text))
+def render_markdown(text: str, *, math: MathOutput = "mathml") -> str:
+    """Render untrusted Markdown with `$…$` / `$$…$$` math to sanitised HTML.
+
+    `math="anki"` writes formulas as `\\(…\\)` / `\\[…\\]` for Anki's MathJax.
+    """
+    return _CLEANER.clean(_MARKDOWN.render(text, {_MATH_OUTPUT: math}))
 
 
 # --- math -----------------------------------------------------------------------------
@@ -74,10 +84,31 @@ def _math_error(latex: str, *, display: bool) -> str:
     return f"<pre>{code}</pre>" if display else code
 
 
+# Anki closes a cloze deletion at the first "}}", even inside a formula, so
+# {{c1::\\(\\frac{a}{b^{2}}\\)}} would end early. A space between the braces is
+# meaningless in math mode and keeps the deletion whole.
+_DOUBLE_CLOSING_BRACE = re.compile(r"\}(?=\})")
+
+
+def _latex_for_mathjax(latex: str, *, display: bool) -> str:
+    opening, closing = (r"\[", r"\]") if display else (r"\(", r"\)")
+    return opening + escapeHtml(_DOUBLE_CLOSING_BRACE.sub("} ", latex)) + closing
+
+
+# The key in markdown-it's per-render `env` that says how this render shows math.
+_MATH_OUTPUT = "tutor_math_output"
+
+
+def _render_math(latex: str, *, display: bool, env: EnvType) -> str:
+    if env.get(_MATH_OUTPUT) == "anki":
+        return _latex_for_mathjax(latex, display=display)
+    return _latex_to_mathml(latex, display=display)
+
+
 def _render_inline_math(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    return _latex_to_mathml(tokens[idx].content.strip(), display=False)
+    return _render_math(tokens[idx].content.strip(), display=False, env=env)
 
 
 def _render_display_math(
@@ -85,7 +116,7 @@ def _render_display_math(
 ) -> str:
     # Also used for `$$…$$` inside a paragraph: <math display="block"> is phrasing
     # content, so it stays valid inside <p> (a <div>, as the plugin emits, would not).
-    html = _latex_to_mathml(tokens[idx].content.strip(), display=True)
+    html = _render_math(tokens[idx].content.strip(), display=True, env=env)
     return html + "\n" if tokens[idx].block else html
 
 

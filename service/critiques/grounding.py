@@ -10,7 +10,7 @@ from __future__ import annotations
 from service.critiques.schemas import CritiqueDraft, IssueDraft
 
 # Quotation marks a model may wrap around a quote it otherwise copied exactly.
-_WRAPPERS = "\"'“”‘’«»`"  # noqa: RUF001 - the curly quotes are the point
+_WRAPPERS = "\"'“”‘’«»`"
 
 
 def normalise_whitespace(text: str) -> str:

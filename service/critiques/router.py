@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
@@ -13,27 +13,17 @@ from service.critiques import service
 from service.critiques.schemas import CritiqueOut, CritiqueRequest
 from service.db import SessionDep
 from service.llm.client import LLMDep
+from service.llm.errors import MODEL_ERRORS
 from service.tutor.models import Message
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
-
-CRITIQUE_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"description": "The explanation, passage or whole prompt is over its token limit."},
-    429: {"description": "The model endpoint is rate limiting (`Retry-After` says when)."},
-    502: {
-        "description": "The model failed or its answer had the wrong structure twice "
-        "(`llm_bad_output`); the attempt is kept and the critique can be retried."
-    },
-    503: {"description": "No model is configured."},
-    504: {"description": "The model did not answer in time."},
-}
 
 
 class CritiqueList(BaseModel):
     items: list[CritiqueOut]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=CRITIQUE_ERRORS)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=MODEL_ERRORS)
 async def create_critique(
     session_id: uuid.UUID,
     body: CritiqueRequest,

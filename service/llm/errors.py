@@ -4,7 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.errors import TutorError
+from service.errors import ErrorResponse, TutorError
+
+# How model failures appear in the OpenAPI schema of every route that calls the model.
+MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "The text or the prompt is over its limit."},
+    429: {
+        "model": ErrorResponse,
+        "description": "The model endpoint is rate limiting (`Retry-After` says when).",
+    },
+    502: {
+        "model": ErrorResponse,
+        "description": "The model failed, or its answer had the wrong structure twice "
+        "(`llm_bad_output`). What the learner sent is kept; `error.details.message_id` "
+        "names the answer to retry, where there is one.",
+    },
+    503: {"model": ErrorResponse, "description": "No model is configured."},
+    504: {"model": ErrorResponse, "description": "The model did not answer in time."},
+}
 
 
 class LLMFailure(TutorError):

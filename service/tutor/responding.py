@@ -21,7 +21,7 @@ from service.auth import CurrentLearner
 from service.config import LLMSettings
 from service.db import Database, DatabaseDep, SessionDep
 from service.llm.client import LLM, LLMDep, TextStream
-from service.llm.errors import LLMFailure
+from service.llm.errors import MODEL_ERRORS, LLMFailure
 from service.tutor.schemas import MessageEnvelope, MessageOut
 from service.tutor.turns import Turn, finish
 
@@ -36,11 +36,7 @@ ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
         "({error, message_id}).",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },
-    413: {"description": "The passage, message or whole prompt is over its token limit."},
-    429: {"description": "The model endpoint is rate limiting (`Retry-After` says when)."},
-    502: {"description": "The model failed; the answer is saved as failed and can be retried."},
-    503: {"description": "No model is configured."},
-    504: {"description": "The model did not answer in time."},
+    **MODEL_ERRORS,
 }
 
 

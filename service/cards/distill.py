@@ -1,0 +1,160 @@
+"""Distillation: a session becomes flashcard drafts the learner accepts or rejects.
+
+The model reads the session (mistakes found in critiques first) and proposes cards as
+structured output; code then checks quality and drops what the learner already has.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import prompts
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.cards.schemas import clean_tags
+from service.cards.service import BatchResult, NewCard, add_batch
+from service.errors import Conflict
+from service.learners.models import Learner
+from service.llm.client import LLM, Call
+from service.llm.tokens import ChatMessage, count_chat, count_text
+from service.sources.models import Source
+from service.tutor.models import Kind, Message, Role, Status
+from service.tutor.prompting import delimit
+from service.tutor.service import get_session
+
+_LABELS = {
+    Kind.passage: "Passage from the paper",
+    Kind.question: "The learner asked",
+    Kind.explanation: "The tutor explained",
+    Kind.answer: "The tutor answered",
+    Kind.attempt: "The learner's own explanation",
+    Kind.critique: "The critique of it",
+}
+
+
+class NothingToDistill(Conflict):
+    code = "nothing_to_distill"
+
+    def __init__(self) -> None:
+        super().__init__("This session has no finished exchange to make cards from yet.")
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+
+
+class DraftCard(BaseModel):
+    # Empty sides are allowed here so they reach the quality check and get reported.
+    front: Text
+    back: Text = ""
+    kind: Literal["basic", "cloze"] = "basic"
+    tags: Annotated[list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=10)]
+
+
+class DistilledCards(BaseModel):
+    cards: Annotated[list[DraftCard], Field(max_length=30)]
+
+
+def source_tag(title: str) -> str:
+    """ "Attention Is All You Need" → "attention-is-all-you-need"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:100]
+
+
+def _transcript_entries(messages: list[Message]) -> list[tuple[int, str]]:
+    """(tokens, text) for each finished message, in order."""
+    usable = [m for m in messages if m.role is Role.learner or m.status is Status.complete]
+    return [(m.token_count + 8, f"{_LABELS[m.kind]}:\n{m.content}") for m in usable if m.content]
+
+
+def _fit_transcript(entries: list[tuple[int, str]], budget: int) -> str:
+    """The newest entries that fit; a session's end holds its conclusions."""
+    kept: list[str] = []
+    used = 0
+    for tokens, text in reversed(entries):
+        if used + tokens > budget:
+            break
+        kept.append(text)
+        used += tokens
+    return "\n\n".join(reversed(kept))
+
+
+async def _build_call(
+    db: AsyncSession,
+    *,
+    llm: LLM,
+    learner: Learner,
+    messages: list[Message],
+    session_id: uuid.UUID,
+    source: Source | None,
+    max_cards: int,
+) -> Call:
+    nonce = secrets.token_hex(4)
+    prompt = prompts.load("distill")
+    system = ChatMessage.of("system", prompt.render(max_cards=str(max_cards)))
+    existing = list(await db.scalars(select(Card.front).where(Card.session_id == session_id)))
+    context = f"Source: {source.title}\n\n" if source else ""
+    made = "\n".join(f"- {front}" for front in existing) or "(none yet)"
+    made_block = "Cards already made from this session:\n\n" + delimit(
+        "EXISTING CARDS", made, nonce
+    )
+    settings = llm.settings
+    budget = (
+        settings.context_tokens
+        - settings.max_output_tokens
+        - count_chat([system])
+        - count_text(context + made_block)
+        - 200
+    )
+    transcript = _fit_transcript(_transcript_entries(messages), budget)
+    user = ChatMessage.of(
+        "user",
+        f"{context}Session transcript:\n\n{delimit('TRANSCRIPT', transcript, nonce)}\n\n"
+        f"{made_block}",
+    )
+    return Call(learner_id=learner.id, purpose="distill", prompt=prompt, messages=[system, user])
+
+
+async def distill_session(
+    db: AsyncSession, *, llm: LLM, learner: Learner, session_id: uuid.UUID, max_cards: int
+) -> BatchResult:
+    session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
+    messages = list(session.messages)
+    if not any(m.role is Role.tutor and m.status is Status.complete for m in messages):
+        raise NothingToDistill()
+    source = await db.get(Source, session.source_id) if session.source_id else None
+    call = await _build_call(
+        db,
+        llm=llm,
+        learner=learner,
+        messages=messages,
+        session_id=session.id,
+        source=source,
+        max_cards=max_cards,
+    )
+    proposed = (await llm.complete_structured(call, DistilledCards)).value.cards[:max_cards]
+    extra_tags = [source_tag(source.title)] if source else []
+    drafts = [
+        NewCard(
+            front=card.front,
+            back=card.back,
+            kind=CardKind(card.kind),
+            tags=clean_tags([*extra_tags, *card.tags]),
+        )
+        for card in proposed
+    ]
+    result = await add_batch(
+        db,
+        learner=learner,
+        drafts=drafts,
+        status=CardStatus.draft,
+        origin=CardOrigin.distilled,
+        session_id=session.id,
+        source_id=session.source_id,
+    )
+    await db.commit()
+    return result

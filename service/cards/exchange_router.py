@@ -1,0 +1,105 @@
+"""/v1/export/anki, /v1/export/csv, /v1/import/csv."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from service.auth import CurrentLearner
+from service.cards import exchange
+from service.cards.csv_io import NotUtf8
+from service.db import SessionDep
+from service.errors import ErrorResponse, TutorError
+
+router = APIRouter(tags=["import and export"])
+
+# The largest CSV accepted; the request around it may carry some multipart framing.
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+IMPORT_PATH = "/v1/import/csv"
+IMPORT_BODY_LIMIT = MAX_IMPORT_BYTES + 64 * 1024
+
+
+class FileTooLarge(TutorError):
+    status_code = 413
+    code = "file_too_large"
+
+
+class NotUtf8Error(TutorError):
+    status_code = 400
+    code = "not_utf8"
+
+
+class ImportErrorOut(BaseModel):
+    line: int
+    message: str
+
+
+class ImportResult(BaseModel):
+    imported: int
+    skipped_duplicates: int
+    errors: list[ImportErrorOut]
+
+
+Include = Annotated[
+    Literal["active", "all"] | None,
+    Query(description="`all` adds drafts and suspended cards."),
+]
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get(
+    "/v1/export/anki",
+    response_class=Response,
+    responses={200: {"content": {"application/apkg": {}}, "description": "An Anki package."}},
+)
+async def export_anki(learner: CurrentLearner, db: SessionDep, include: Include = None) -> Response:
+    """Active cards (or all) as an .apkg: a deck per source, notes that update on re-import."""
+    package = await exchange.export_anki(db, learner=learner, include_all=include == "all")
+    name = f"tutor-{date.today().isoformat()}.apkg"
+    return Response(package, media_type="application/apkg", headers=_attachment(name))
+
+
+@router.get(
+    "/v1/export/csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "front,back,kind,tags,..."}},
+)
+async def export_csv(learner: CurrentLearner, db: SessionDep, include: Include = None) -> Response:
+    """All cards (or only active ones) as CSV: front, back, kind, tags, status, source, due."""
+    text = await exchange.export_csv(db, learner=learner, include_all=include != "active")
+    name = f"tutor-{date.today().isoformat()}.csv"
+    # A byte-order mark, so spreadsheet programs read the file as UTF-8.
+    return Response(
+        text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8", headers=_attachment(name)
+    )
+
+
+@router.post(
+    IMPORT_PATH,
+    responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}},
+)
+async def import_csv(
+    learner: CurrentLearner,
+    db: SessionDep,
+    file: Annotated[UploadFile, File(description="UTF-8 CSV, or Anki's Notes in Plain Text.")],
+) -> ImportResult:
+    """Import cards (active at once); bad rows are reported by line, the rest imported."""
+    data = await file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise FileTooLarge(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB.")
+    try:
+        report = await exchange.import_csv(db, learner=learner, data=data)
+    except NotUtf8 as exc:
+        raise NotUtf8Error(str(exc)) from None
+    return ImportResult(
+        imported=report.imported,
+        skipped_duplicates=report.skipped_duplicates,
+        errors=[ImportErrorOut(line=e.line, message=e.message) for e in report.errors],
+    )

@@ -1,0 +1,77 @@
+"""Flashcards, and the tags they carry."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, CreatedMixin, IdMixin, string_enum, utcnow
+
+
+class CardKind(enum.StrEnum):
+    basic = "basic"
+    cloze = "cloze"
+
+
+class CardStatus(enum.StrEnum):
+    draft = "draft"  # proposed by distillation, waiting for the learner
+    active = "active"  # accepted: reviewed on schedule
+    suspended = "suspended"  # kept, but out of reviews
+
+
+class CardOrigin(enum.StrEnum):
+    distilled = "distilled"
+    manual = "manual"
+    imported = "imported"
+
+
+class Card(IdMixin, CreatedMixin, Base):
+    __tablename__ = "cards"
+    __table_args__ = (
+        Index("ix_cards_learner_created", "learner_id", "created_at", "id"),
+        Index("ix_cards_learner_status_created", "learner_id", "status", "created_at", "id"),
+    )
+
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    front: Mapped[str] = mapped_column(Text)
+    back: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[CardKind] = mapped_column(string_enum(CardKind, "card_kind"))
+    status: Mapped[CardStatus] = mapped_column(string_enum(CardStatus, "card_status"))
+    origin: Mapped[CardOrigin] = mapped_column(string_enum(CardOrigin, "card_origin"))
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), index=True
+    )
+    quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    tag_rows: Mapped[list[CardTag]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return sorted(row.tag for row in self.tag_rows)
+
+    @tags.setter
+    def tags(self, tags: list[str]) -> None:
+        current = {row.tag: row for row in self.tag_rows}
+        self.tag_rows = [current.get(tag) or CardTag(tag=tag) for tag in dict.fromkeys(tags)]
+
+
+class CardTag(Base):
+    """One row per tag, so "cards tagged X" is an indexed lookup on every database."""
+
+    __tablename__ = "card_tags"
+    __table_args__ = (Index("ix_card_tags_tag", "tag"),)
+
+    card_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -1,0 +1,103 @@
+"""/v1/cards and /v1/sessions/{id}/distill: drafts in, accepted cards out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from service.auth import CurrentLearner
+from service.cards import service
+from service.cards.distill import distill_session
+from service.cards.models import CardStatus
+from service.cards.schemas import (
+    AcceptRequest,
+    AcceptResult,
+    CardCreate,
+    CardOut,
+    CardUpdate,
+    DistillRequest,
+    DistillResult,
+)
+from service.db import SessionDep
+from service.llm.client import LLMDep
+from service.llm.errors import MODEL_ERRORS
+from service.pagination import CursorParam, Limit, Page
+
+router = APIRouter(tags=["cards"])
+
+
+@router.post(
+    "/v1/sessions/{session_id}/distill",
+    status_code=status.HTTP_201_CREATED,
+    responses=MODEL_ERRORS,
+)
+async def distill(
+    session_id: uuid.UUID,
+    learner: CurrentLearner,
+    db: SessionDep,
+    llm: LLMDep,
+    body: DistillRequest | None = None,
+) -> DistillResult:
+    """Turn the session into draft cards; duplicates and empty cards are skipped."""
+    max_cards = (body or DistillRequest()).max_cards
+    result = await distill_session(
+        db, llm=llm, learner=learner, session_id=session_id, max_cards=max_cards
+    )
+    return DistillResult(cards=[CardOut.of(c) for c in result.cards], skipped=result.skipped)
+
+
+@router.get("/v1/cards")
+async def list_cards(
+    learner: CurrentLearner,
+    db: SessionDep,
+    status: CardStatus | None = None,
+    session_id: uuid.UUID | None = None,
+    source_id: uuid.UUID | None = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Search both sides.")] = None,
+    limit: Limit = 50,
+    cursor: CursorParam = None,
+) -> Page[CardOut]:
+    where = service.CardFilter(
+        status=status, session_id=session_id, source_id=source_id, tag=tag, q=q
+    )
+    cards, next_cursor = await service.list_cards(
+        db, learner=learner, where=where, cursor=cursor, limit=limit
+    )
+    return Page(items=[CardOut.of(card) for card in cards], next_cursor=next_cursor)
+
+
+@router.post("/v1/cards", status_code=status.HTTP_201_CREATED)
+async def create_card(body: CardCreate, learner: CurrentLearner, db: SessionDep) -> CardOut:
+    """A card written by hand: active at once."""
+    return CardOut.of(await service.create_card(db, learner=learner, data=body))
+
+
+@router.post("/v1/cards/accept")
+async def accept_cards(
+    body: AcceptRequest, learner: CurrentLearner, db: SessionDep
+) -> AcceptResult:
+    """Accept several drafts at once."""
+    cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids)
+    return AcceptResult(cards=[CardOut.of(card) for card in cards])
+
+
+@router.get("/v1/cards/{card_id}")
+async def get_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> CardOut:
+    return CardOut.of(await service.get_card(db, learner=learner, card_id=card_id))
+
+
+@router.patch("/v1/cards/{card_id}")
+async def update_card(
+    card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep
+) -> CardOut:
+    card = await service.update_card(db, learner=learner, card_id=card_id, changes=body.changes())
+    return CardOut.of(card)
+
+
+@router.delete("/v1/cards/{card_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> Response:
+    await service.delete_card(db, learner=learner, card_id=card_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

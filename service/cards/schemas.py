@@ -1,0 +1,125 @@
+"""What the API says about cards, and what it accepts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import lru_cache
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from service.cards import cloze
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.patch import PatchModel
+from service.rendering import render_markdown
+
+_render = lru_cache(maxsize=4096)(render_markdown)
+MAX_TAGS = 20
+
+
+def clean_tags(tags: list[str]) -> list[str]:
+    """Anki's rules: no spaces inside a tag; and no empty or repeated tags."""
+    cleaned = ("_".join(tag.split()) for tag in tags)
+    return list(dict.fromkeys(tag for tag in cleaned if tag))
+
+
+Side = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Tags = Annotated[
+    list[Annotated[str, StringConstraints(max_length=100)]],
+    Field(max_length=MAX_TAGS),
+    AfterValidator(clean_tags),
+]
+
+
+class CardCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    front: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    back: Side = ""
+    kind: CardKind = CardKind.basic
+    tags: Tags = []
+    source_id: uuid.UUID | None = None
+
+
+class CardUpdate(PatchModel):
+    """Status moves: draft → active (accept), active ↔ suspended."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    front: Side | None = None
+    back: Side | None = None
+    tags: Tags | None = None
+    status: CardStatus | None = None
+
+
+class AcceptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+
+
+class CardOut(BaseModel):
+    id: uuid.UUID
+    front: str
+    back: str
+    kind: CardKind
+    tags: list[str]
+    status: CardStatus
+    origin: CardOrigin
+    session_id: uuid.UUID | None
+    source_id: uuid.UUID | None
+    quality_flags: list[str]
+    front_html: str
+    back_html: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, card: Card) -> CardOut:
+        if card.kind is CardKind.cloze:
+            # The question hides the deletion; the answer shows it, then any extra.
+            front_html = _render(cloze.hide(card.front))
+            back_html = _render(
+                cloze.reveal(card.front) + ("\n\n" + card.back if card.back else "")
+            )
+        else:
+            front_html, back_html = _render(card.front), _render(card.back)
+        return cls(
+            id=card.id,
+            front=card.front,
+            back=card.back,
+            kind=card.kind,
+            tags=card.tags,
+            status=card.status,
+            origin=card.origin,
+            session_id=card.session_id,
+            source_id=card.source_id,
+            quality_flags=list(card.quality_flags),
+            front_html=front_html,
+            back_html=back_html,
+            created_at=card.created_at,
+            updated_at=card.updated_at,
+        )
+
+
+class SkippedDraft(BaseModel):
+    front: str
+    reason: str = Field(description="`duplicate` or `low_quality`.")
+    duplicate_of: uuid.UUID | None = None
+    quality_flags: list[str] = []
+
+
+class DistillRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_cards: Annotated[int, Field(ge=1, le=30)] = 10
+
+
+class DistillResult(BaseModel):
+    cards: list[CardOut]
+    skipped: list[SkippedDraft]
+
+
+class AcceptResult(BaseModel):
+    cards: list[CardOut]

@@ -1,0 +1,241 @@
+"""Cards: write, find, change, accept and delete them; add a batch with checks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.cards import cloze
+from service.cards.dedupe import DuplicateFinder
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus, CardTag
+from service.cards.quality import is_skippable, quality_flags
+from service.cards.schemas import CardCreate, SkippedDraft
+from service.db import utcnow
+from service.errors import Conflict, NotFound
+from service.learners.models import Learner
+from service.pagination import newest_first
+from service.sources.service import get_source
+
+# The moves a learner can make; anything else (back to draft, say) is refused.
+_TRANSITIONS = {
+    (CardStatus.draft, CardStatus.active),
+    (CardStatus.active, CardStatus.suspended),
+    (CardStatus.suspended, CardStatus.active),
+}
+
+
+class CardNotFound(NotFound):
+    code = "card_not_found"
+
+    def __init__(self, message: str = "No such card.", **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+@dataclass(frozen=True)
+class NewCard:
+    """A card about to be added, from whatever origin."""
+
+    front: str
+    back: str
+    kind: CardKind
+    tags: list[str]
+
+
+@dataclass
+class BatchResult:
+    cards: list[Card] = field(default_factory=list)
+    skipped: list[SkippedDraft] = field(default_factory=list)
+
+
+def dedupe_text(front: str, kind: CardKind) -> str:
+    return cloze.plain(front) if kind is CardKind.cloze else front
+
+
+async def duplicate_finder(db: AsyncSession, *, learner: Learner) -> DuplicateFinder[uuid.UUID]:
+    """Every card the learner has, whatever its status: a rejected draft was deleted."""
+    rows = await db.execute(
+        select(Card.id, Card.front, Card.kind).where(Card.learner_id == learner.id)
+    )
+    return DuplicateFinder((card_id, dedupe_text(front, kind)) for card_id, front, kind in rows)
+
+
+async def add_batch(
+    db: AsyncSession,
+    *,
+    learner: Learner,
+    drafts: Iterable[NewCard],
+    status: CardStatus,
+    origin: CardOrigin,
+    session_id: uuid.UUID | None = None,
+    source_id: uuid.UUID | None = None,
+    finder: DuplicateFinder[uuid.UUID] | None = None,
+) -> BatchResult:
+    """Check each card's quality and novelty; add the good ones (not committed).
+
+    Pass a `finder` to share one across several batches (an import, row by row).
+    """
+    finder = finder or await duplicate_finder(db, learner=learner)
+    result = BatchResult()
+    now = utcnow()
+    for draft in drafts:
+        flags = quality_flags(draft.front, draft.back, draft.kind.value)
+        if is_skippable(flags):
+            result.skipped.append(
+                SkippedDraft(front=draft.front, reason="low_quality", quality_flags=flags)
+            )
+            continue
+        text = dedupe_text(draft.front, draft.kind)
+        duplicate_of = finder.find(text)
+        if duplicate_of is not None:
+            result.skipped.append(
+                SkippedDraft(front=draft.front, reason="duplicate", duplicate_of=duplicate_of)
+            )
+            continue
+        card = Card(
+            id=uuid.uuid4(),
+            learner_id=learner.id,
+            front=draft.front,
+            back=draft.back,
+            kind=draft.kind,
+            tags=draft.tags,
+            status=status,
+            origin=origin,
+            session_id=session_id,
+            source_id=source_id,
+            quality_flags=flags,
+            created_at=now,
+            updated_at=now,
+        )
+        db.add(card)
+        finder.add(card.id, text)
+        result.cards.append(card)
+    return result
+
+
+async def create_card(db: AsyncSession, *, learner: Learner, data: CardCreate) -> Card:
+    """A card the learner wrote: active at once, flagged but never refused for quality."""
+    if data.source_id is not None:
+        await get_source(db, learner=learner, source_id=data.source_id)
+    now = utcnow()
+    card = Card(
+        learner_id=learner.id,
+        front=data.front,
+        back=data.back,
+        kind=data.kind,
+        tags=data.tags,
+        status=CardStatus.active,
+        origin=CardOrigin.manual,
+        source_id=data.source_id,
+        quality_flags=quality_flags(data.front, data.back, data.kind.value),
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(card)
+    await db.commit()
+    return card
+
+
+async def get_card(db: AsyncSession, *, learner: Learner, card_id: uuid.UUID) -> Card:
+    card = await db.scalar(select(Card).where(Card.id == card_id, Card.learner_id == learner.id))
+    if card is None:
+        raise CardNotFound()
+    return card
+
+
+@dataclass(frozen=True)
+class CardFilter:
+    status: CardStatus | None = None
+    session_id: uuid.UUID | None = None
+    source_id: uuid.UUID | None = None
+    tag: str | None = None
+    q: str | None = None
+
+
+async def list_cards(
+    db: AsyncSession, *, learner: Learner, where: CardFilter, cursor: str | None, limit: int
+) -> tuple[Sequence[Card], str | None]:
+    statement = select(Card).where(Card.learner_id == learner.id)
+    if where.status is not None:
+        statement = statement.where(Card.status == where.status)
+    if where.session_id is not None:
+        statement = statement.where(Card.session_id == where.session_id)
+    if where.source_id is not None:
+        statement = statement.where(Card.source_id == where.source_id)
+    if where.tag is not None:
+        tagged = select(CardTag.card_id).where(CardTag.tag == where.tag)
+        statement = statement.where(Card.id.in_(tagged))
+    if where.q:
+        statement = statement.where(
+            or_(
+                Card.front.icontains(where.q, autoescape=True),
+                Card.back.icontains(where.q, autoescape=True),
+            )
+        )
+    return await newest_first(
+        db, statement, created_at=Card.created_at, row_id=Card.id, cursor=cursor, limit=limit
+    )
+
+
+def _move(card: Card, status: CardStatus) -> None:
+    if status is card.status:
+        return
+    if (card.status, status) not in _TRANSITIONS:
+        raise InvalidTransition(
+            f"A {card.status.value} card cannot become {status.value}: drafts can be "
+            "accepted (active), and active cards suspended and back."
+        )
+    card.status = status
+
+
+async def update_card(
+    db: AsyncSession, *, learner: Learner, card_id: uuid.UUID, changes: dict[str, Any]
+) -> Card:
+    card = await get_card(db, learner=learner, card_id=card_id)
+    if "status" in changes:
+        _move(card, changes.pop("status"))
+    for name, value in changes.items():
+        setattr(card, name, value)
+    if changes.keys() & {"front", "back"}:
+        card.quality_flags = quality_flags(card.front, card.back, card.kind.value)
+    card.updated_at = utcnow()
+    await db.commit()
+    return card
+
+
+async def delete_card(db: AsyncSession, *, learner: Learner, card_id: uuid.UUID) -> None:
+    card = await get_card(db, learner=learner, card_id=card_id)
+    await db.delete(card)
+    await db.commit()
+
+
+async def accept_drafts(
+    db: AsyncSession, *, learner: Learner, card_ids: Sequence[uuid.UUID]
+) -> list[Card]:
+    """Accept the drafts among `card_ids`; cards already active stay as they are."""
+    wanted = list(dict.fromkeys(card_ids))
+    cards = list(
+        await db.scalars(select(Card).where(Card.learner_id == learner.id, Card.id.in_(wanted)))
+    )
+    missing = set(wanted) - {card.id for card in cards}
+    if missing:
+        raise CardNotFound(
+            "Some of these cards do not exist.", details={"ids": sorted(map(str, missing))}
+        )
+    now = utcnow()
+    accepted = []
+    for card in cards:
+        if card.status is CardStatus.draft:
+            card.status = CardStatus.active
+            card.updated_at = now
+            accepted.append(card)
+    await db.commit()
+    return accepted
