@@ -15,6 +15,7 @@ from service.body_limit import BodySizeLimitMiddleware
 from service.cards.exchange_router import IMPORT_BODY_LIMIT, IMPORT_PATH
 from service.cards.exchange_router import router as exchange_router
 from service.cards.router import router as cards_router
+from service.clock import SystemClock
 from service.config import Settings, load_settings
 from service.critiques.router import router as critiques_router
 from service.db import Database
@@ -22,6 +23,7 @@ from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
 from service.learners.router import router as learners_router
 from service.llm.client import LLM
+from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
 from service.tutor.router import router as tutor_router
 
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = SystemClock()
     app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
     install_error_handlers(app)
 
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         critiques_router,
         cards_router,
         exchange_router,
+        reviews_router,
     ):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.

@@ -5,6 +5,7 @@ from service.critiques.models import Critique
 from service.db import Base
 from service.learners.models import ApiKey, Learner
 from service.llm.models import LLMCall
+from service.reviews.models import IdempotencyKey, Review
 from service.sources.models import Source
 from service.tutor.models import Message, TutorSession
 
@@ -14,9 +15,11 @@ __all__ = [
     "Card",
     "CardTag",
     "Critique",
+    "IdempotencyKey",
     "LLMCall",
     "Learner",
     "Message",
+    "Review",
     "Source",
     "TutorSession",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,7 +62,7 @@ async def export_csv(db: AsyncSession, *, learner: Learner, include_all: bool) -
             tags=tuple(card.tags),
             status=card.status.value,
             source=title,
-            due=None,  # cards carry no schedule until the reviews land
+            due=card.due,
         )
         for card, title in rows
     )
@@ -74,7 +75,9 @@ class ImportReport:
     errors: list[RowError] = field(default_factory=list)
 
 
-async def import_csv(db: AsyncSession, *, learner: Learner, data: bytes) -> ImportReport:
+async def import_csv(
+    db: AsyncSession, *, learner: Learner, data: bytes, now: datetime
+) -> ImportReport:
     """Import what can be imported; report each bad row by its line. Raises NotUtf8."""
     parsed = parse_cards(data)
     report = ImportReport(errors=list(parsed.errors))
@@ -89,6 +92,7 @@ async def import_csv(db: AsyncSession, *, learner: Learner, data: bytes) -> Impo
             status=CardStatus.active,
             origin=CardOrigin.imported,
             finder=finder,
+            now=now,
         )
         report.imported += len(result.cards)
         for skipped in result.skipped:

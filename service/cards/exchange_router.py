@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from service.auth import CurrentLearner
 from service.cards import exchange
 from service.cards.csv_io import NotUtf8
+from service.clock import ClockDep
 from service.db import SessionDep
 from service.errors import ErrorResponse, TutorError
 
@@ -88,6 +89,7 @@ async def export_csv(learner: CurrentLearner, db: SessionDep, include: Include =
 async def import_csv(
     learner: CurrentLearner,
     db: SessionDep,
+    clock: ClockDep,
     file: Annotated[UploadFile, File(description="UTF-8 CSV, or Anki's Notes in Plain Text.")],
 ) -> ImportResult:
     """Import cards (active at once); bad rows are reported by line, the rest imported."""
@@ -95,7 +97,7 @@ async def import_csv(
     if len(data) > MAX_IMPORT_BYTES:
         raise FileTooLarge(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB.")
     try:
-        report = await exchange.import_csv(db, learner=learner, data=data)
+        report = await exchange.import_csv(db, learner=learner, data=data, now=clock.now())
     except NotUtf8 as exc:
         raise NotUtf8Error(str(exc)) from None
     return ImportResult(

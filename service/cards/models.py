@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -34,6 +34,8 @@ class Card(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         Index("ix_cards_learner_created", "learner_id", "created_at", "id"),
         Index("ix_cards_learner_status_created", "learner_id", "status", "created_at", "id"),
+        # The daily queue: a learner's active cards by due date.
+        Index("ix_cards_learner_status_due", "learner_id", "status", "due"),
     )
 
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
@@ -50,6 +52,17 @@ class Card(IdMixin, CreatedMixin, Base):
     )
     quality_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # The SM-2 schedule (scheduler/sm2.py); `due` is set when the card turns active.
+    repetitions: Mapped[int] = mapped_column(default=0)
+    easiness: Mapped[float] = mapped_column(default=2.5)
+    interval: Mapped[int] = mapped_column(default=0)
+    due: Mapped[date | None]
+    drill: Mapped[bool] = mapped_column(default=False)
+    lapses: Mapped[int] = mapped_column(default=0)
+    last_reviewed_at: Mapped[datetime | None]
+    # The learner's day of the first review: "new cards started today" counts these.
+    started_on: Mapped[date | None]
 
     tag_rows: Mapped[list[CardTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

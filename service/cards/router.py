@@ -20,6 +20,7 @@ from service.cards.schemas import (
     DistillRequest,
     DistillResult,
 )
+from service.clock import ClockDep
 from service.db import SessionDep
 from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
@@ -70,17 +71,19 @@ async def list_cards(
 
 
 @router.post("/v1/cards", status_code=status.HTTP_201_CREATED)
-async def create_card(body: CardCreate, learner: CurrentLearner, db: SessionDep) -> CardOut:
+async def create_card(
+    body: CardCreate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
+) -> CardOut:
     """A card written by hand: active at once."""
-    return CardOut.of(await service.create_card(db, learner=learner, data=body))
+    return CardOut.of(await service.create_card(db, learner=learner, data=body, now=clock.now()))
 
 
 @router.post("/v1/cards/accept")
 async def accept_cards(
-    body: AcceptRequest, learner: CurrentLearner, db: SessionDep
+    body: AcceptRequest, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> AcceptResult:
     """Accept several drafts at once."""
-    cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids)
+    cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids, now=clock.now())
     return AcceptResult(cards=[CardOut.of(card) for card in cards])
 
 
@@ -91,9 +94,11 @@ async def get_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) 
 
 @router.patch("/v1/cards/{card_id}")
 async def update_card(
-    card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep
+    card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:
-    card = await service.update_card(db, learner=learner, card_id=card_id, changes=body.changes())
+    card = await service.update_card(
+        db, learner=learner, card_id=card_id, changes=body.changes(), now=clock.now()
+    )
     return CardOut.of(card)
 
 

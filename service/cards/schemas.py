@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, ClassVar
 
@@ -59,6 +59,18 @@ class AcceptRequest(BaseModel):
     ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
 
 
+class ScheduleOut(BaseModel):
+    """Where the card stands in SM-2; `due` is null until the card is first active."""
+
+    repetitions: int
+    easiness: float
+    interval: int
+    due: date | None
+    drill: bool
+    lapses: int
+    last_reviewed_at: datetime | None
+
+
 class CardOut(BaseModel):
     id: uuid.UUID
     front: str
@@ -72,6 +84,7 @@ class CardOut(BaseModel):
     quality_flags: list[str]
     front_html: str
     back_html: str
+    schedule: ScheduleOut
     created_at: datetime
     updated_at: datetime
 
@@ -98,6 +111,15 @@ class CardOut(BaseModel):
             quality_flags=list(card.quality_flags),
             front_html=front_html,
             back_html=back_html,
+            schedule=ScheduleOut(
+                repetitions=card.repetitions,
+                easiness=card.easiness,
+                interval=card.interval,
+                due=card.due,
+                drill=card.drill,
+                lapses=card.lapses,
+                last_reviewed_at=card.last_reviewed_at,
+            ),
             created_at=card.created_at,
             updated_at=card.updated_at,
         )

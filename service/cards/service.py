@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -19,6 +20,8 @@ from service.db import utcnow
 from service.errors import Conflict, NotFound
 from service.learners.models import Learner
 from service.pagination import newest_first
+from service.reviews.days import learner_day
+from service.reviews.schedule import start_schedule
 from service.sources.service import get_source
 
 # The moves a learner can make; anything else (back to draft, say) is refused.
@@ -78,6 +81,7 @@ async def add_batch(
     session_id: uuid.UUID | None = None,
     source_id: uuid.UUID | None = None,
     finder: DuplicateFinder[uuid.UUID] | None = None,
+    now: datetime | None = None,
 ) -> BatchResult:
     """Check each card's quality and novelty; add the good ones (not committed).
 
@@ -85,7 +89,7 @@ async def add_batch(
     """
     finder = finder or await duplicate_finder(db, learner=learner)
     result = BatchResult()
-    now = utcnow()
+    now = now or utcnow()
     for draft in drafts:
         flags = quality_flags(draft.front, draft.back, draft.kind.value)
         if is_skippable(flags):
@@ -115,17 +119,20 @@ async def add_batch(
             created_at=now,
             updated_at=now,
         )
+        if status is CardStatus.active:
+            start_schedule(card, learner_day(learner, now))
         db.add(card)
         finder.add(card.id, text)
         result.cards.append(card)
     return result
 
 
-async def create_card(db: AsyncSession, *, learner: Learner, data: CardCreate) -> Card:
+async def create_card(
+    db: AsyncSession, *, learner: Learner, data: CardCreate, now: datetime
+) -> Card:
     """A card the learner wrote: active at once, flagged but never refused for quality."""
     if data.source_id is not None:
         await get_source(db, learner=learner, source_id=data.source_id)
-    now = utcnow()
     card = Card(
         learner_id=learner.id,
         front=data.front,
@@ -139,6 +146,7 @@ async def create_card(db: AsyncSession, *, learner: Learner, data: CardCreate) -
         created_at=now,
         updated_at=now,
     )
+    start_schedule(card, learner_day(learner, now))
     db.add(card)
     await db.commit()
     return card
@@ -185,7 +193,7 @@ async def list_cards(
     )
 
 
-def _move(card: Card, status: CardStatus) -> None:
+def _move(card: Card, status: CardStatus, today: date) -> None:
     if status is card.status:
         return
     if (card.status, status) not in _TRANSITIONS:
@@ -194,19 +202,26 @@ def _move(card: Card, status: CardStatus) -> None:
             "accepted (active), and active cards suspended and back."
         )
     card.status = status
+    if status is CardStatus.active:
+        start_schedule(card, today)
 
 
 async def update_card(
-    db: AsyncSession, *, learner: Learner, card_id: uuid.UUID, changes: dict[str, Any]
+    db: AsyncSession,
+    *,
+    learner: Learner,
+    card_id: uuid.UUID,
+    changes: dict[str, Any],
+    now: datetime,
 ) -> Card:
     card = await get_card(db, learner=learner, card_id=card_id)
     if "status" in changes:
-        _move(card, changes.pop("status"))
+        _move(card, changes.pop("status"), learner_day(learner, now))
     for name, value in changes.items():
         setattr(card, name, value)
     if changes.keys() & {"front", "back"}:
         card.quality_flags = quality_flags(card.front, card.back, card.kind.value)
-    card.updated_at = utcnow()
+    card.updated_at = now
     await db.commit()
     return card
 
@@ -218,7 +233,7 @@ async def delete_card(db: AsyncSession, *, learner: Learner, card_id: uuid.UUID)
 
 
 async def accept_drafts(
-    db: AsyncSession, *, learner: Learner, card_ids: Sequence[uuid.UUID]
+    db: AsyncSession, *, learner: Learner, card_ids: Sequence[uuid.UUID], now: datetime
 ) -> list[Card]:
     """Accept the drafts among `card_ids`; cards already active stay as they are."""
     wanted = list(dict.fromkeys(card_ids))
@@ -230,11 +245,11 @@ async def accept_drafts(
         raise CardNotFound(
             "Some of these cards do not exist.", details={"ids": sorted(map(str, missing))}
         )
-    now = utcnow()
+    today = learner_day(learner, now)
     accepted = []
     for card in cards:
         if card.status is CardStatus.draft:
-            card.status = CardStatus.active
+            _move(card, CardStatus.active, today)
             card.updated_at = now
             accepted.append(card)
     await db.commit()
