@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.cards.schemas import CardOut
 from service.reviews.models import Review
@@ -17,7 +17,7 @@ class ReviewRequest(BaseModel):
 
     card_id: uuid.UUID
     grade: Annotated[int, Field(ge=0, le=5, description="0 blackout … 5 perfect.")]
-    reviewed_at: datetime | None = Field(
+    reviewed_at: AwareDatetime | None = Field(
         default=None,
         description="ISO 8601 with an offset, for reviews made offline; default now.",
     )

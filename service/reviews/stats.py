@@ -88,7 +88,7 @@ async def _reviews_per_day(db: AsyncSession, learner: Learner, since: date) -> d
         .where(Review.learner_id == learner.id, Review.review_date >= since)
         .group_by(Review.review_date)
     )
-    return dict(rows)
+    return dict(rows.all())
 
 
 async def _retention(db: AsyncSession, learner: Learner, today: date) -> float | None:
@@ -116,7 +116,7 @@ async def _forecast(db: AsyncSession, learner: Learner, today: date) -> list[For
         )
         .group_by(Card.due)
     )
-    due = dict(rows)
+    due = dict(rows.all())
     days = (today + timedelta(days=n) for n in range(1, FORECAST_DAYS + 1))
     return [ForecastDay(date=day, due=due.get(day, 0)) for day in days]
 
