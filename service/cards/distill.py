@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -120,7 +121,13 @@ async def _build_call(
 
 
 async def distill_session(
-    db: AsyncSession, *, llm: LLM, learner: Learner, session_id: uuid.UUID, max_cards: int
+    db: AsyncSession,
+    *,
+    llm: LLM,
+    learner: Learner,
+    session_id: uuid.UUID,
+    max_cards: int,
+    now: datetime,
 ) -> BatchResult:
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
     messages = list(session.messages)
@@ -155,6 +162,7 @@ async def distill_session(
         origin=CardOrigin.distilled,
         session_id=session.id,
         source_id=session.source_id,
+        now=now,
     )
     await db.commit()
     return result

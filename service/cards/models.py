@@ -36,6 +36,8 @@ class Card(IdMixin, CreatedMixin, Base):
         Index("ix_cards_learner_status_created", "learner_id", "status", "created_at", "id"),
         # The daily queue: a learner's active cards by due date.
         Index("ix_cards_learner_status_due", "learner_id", "status", "due"),
+        # "New cards started today", counted for every queue.
+        Index("ix_cards_learner_started", "learner_id", "started_on"),
     )
 
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))

@@ -39,12 +39,13 @@ async def distill(
     learner: CurrentLearner,
     db: SessionDep,
     llm: LLMDep,
+    clock: ClockDep,
     body: DistillRequest | None = None,
 ) -> DistillResult:
     """Turn the session into draft cards; duplicates and empty cards are skipped."""
     max_cards = (body or DistillRequest()).max_cards
     result = await distill_session(
-        db, llm=llm, learner=learner, session_id=session_id, max_cards=max_cards
+        db, llm=llm, learner=learner, session_id=session_id, max_cards=max_cards, now=clock.now()
     )
     return DistillResult(cards=[CardOut.of(c) for c in result.cards], skipped=result.skipped)
 
