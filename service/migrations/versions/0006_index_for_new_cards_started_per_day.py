@@ -7,7 +7,6 @@ Create Date: 2026-11-23 12:21:26.293084
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
