@@ -3,10 +3,12 @@
 from service.cards.models import Card, CardTag
 from service.critiques.models import Critique
 from service.db import Base
+from service.jobs.models import JobRun
 from service.learners.models import ApiKey, Learner
 from service.llm.models import LLMCall
 from service.reviews.models import IdempotencyKey, Review
 from service.sources.models import Source
+from service.studylog.models import StudyLogEntry
 from service.tutor.models import Message, TutorSession
 
 __all__ = [
@@ -16,10 +18,12 @@ __all__ = [
     "CardTag",
     "Critique",
     "IdempotencyKey",
+    "JobRun",
     "LLMCall",
     "Learner",
     "Message",
     "Review",
     "Source",
+    "StudyLogEntry",
     "TutorSession",
 ]

@@ -65,6 +65,8 @@ class Card(IdMixin, CreatedMixin, Base):
     last_reviewed_at: Mapped[datetime | None]
     # The learner's day of the first review: "new cards started today" counts these.
     started_on: Mapped[date | None]
+    # The learner's day the card first became active (accepted, written or imported).
+    activated_on: Mapped[date | None]
 
     tag_rows: Mapped[list[CardTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

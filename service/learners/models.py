@@ -16,12 +16,17 @@ class Learner(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         CheckConstraint("day_starts_at_hour BETWEEN 0 AND 23", name="day_starts_at_hour"),
         CheckConstraint("new_cards_per_day BETWEEN 0 AND 1000", name="new_cards_per_day"),
+        CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour"),
     )
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     day_starts_at_hour: Mapped[int] = mapped_column(default=4)
     new_cards_per_day: Mapped[int] = mapped_column(default=20)
+    # Local hour (0–23) for a reminder when cards are due; null: no reminders.
+    reminder_hour: Mapped[int | None]
+    webhook_url: Mapped[str | None] = mapped_column(String(2048))
+    webhook_format: Mapped[str] = mapped_column(String(16), default="json")
 
     api_keys: Mapped[list[ApiKey]] = relationship(
         back_populates="learner", cascade="all, delete-orphan", passive_deletes=True

@@ -13,6 +13,7 @@ def start_schedule(card: Card, today: date) -> None:
     """A card that turns active for the first time enters SM-2 as new, due today."""
     if card.due is None:
         apply_state(card, Sm2State.new(today))
+        card.activated_on = today
 
 
 def state_of(card: Card) -> Sm2State:

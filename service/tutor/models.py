@@ -51,6 +51,8 @@ class TutorSession(IdMixin, CreatedMixin, Base):
         ForeignKey("sources.id", ondelete="SET NULL"), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # The last message position distillation has seen: newer messages are new content.
+    distilled_position: Mapped[int | None]
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="session",
