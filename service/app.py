@@ -25,6 +25,7 @@ from service.learners.router import router as learners_router
 from service.llm.client import LLM
 from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
+from service.studylog.router import router as studylog_router
 from service.tutor.router import router as tutor_router
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cards_router,
         exchange_router,
         reviews_router,
+        studylog_router,
     ):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.

@@ -78,6 +78,10 @@ def _with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[
         _fail(f"cannot use the database at {_safe_url(settings.database)}: {reason}")
 
 
+async def _nothing(_session: AsyncSession) -> None:
+    return None
+
+
 def _browser_host(host: str) -> str:
     # A wildcard address is where the server listens, not where a browser can go.
     return "localhost" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
@@ -124,11 +128,7 @@ def serve(
 def migrate() -> None:
     """Bring the database schema up to date (`tutor serve` does this too)."""
     settings = _settings()
-
-    async def nothing(_session: AsyncSession) -> None:
-        return None
-
-    _with_database(settings, nothing)
+    _with_database(settings, _nothing)
     typer.echo(f"Database is up to date: {_safe_url(settings.database)}")
 
 
@@ -137,7 +137,9 @@ def scheduler() -> None:
     """Run the background jobs (one process per deployment, never inside the API)."""
     from scheduler.main import run
 
-    run(_settings())
+    settings = _settings()
+    _with_database(settings, _nothing)  # the jobs need the current schema
+    run(settings)
 
 
 @app.command()

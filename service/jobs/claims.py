@@ -16,12 +16,13 @@ async def claim(
 ) -> JobRun | None:
     """The new run, committed; None when another process has claimed it already."""
     run = JobRun(job=job, learner_id=learner_id, period=period, created_at=now)
-    db.add(run)
     try:
-        await db.commit()
+        # A savepoint: losing the race must not expire everything else the session holds.
+        async with db.begin_nested():
+            db.add(run)
     except IntegrityError:
-        await db.rollback()
         return None
+    await db.commit()
     return run
 
 

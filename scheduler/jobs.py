@@ -1,0 +1,71 @@
+"""The background jobs: thin wrappers that open a session and call the service layer.
+
+Each job looks at every learner and does what is due for them; the service functions
+claim each (job, learner, period) in the database before working, so running a job
+again, or in two schedulers at once, never does anything twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import Clock
+from service.db import Database
+from service.learners.models import Learner
+from service.llm.client import LLM
+from service.studylog import service as studylog
+
+log = logging.getLogger("tutor.scheduler")
+
+
+@dataclass(frozen=True)
+class JobContext:
+    database: Database
+    llm: LLM
+    clock: Clock
+
+
+PerLearner = Callable[[AsyncSession, JobContext, Learner], Awaitable[None]]
+
+
+async def for_each_learner(context: JobContext, work: PerLearner, name: str) -> None:
+    """One learner's failure is logged and the others still get their turn."""
+    async with context.database.sessionmaker() as db:
+        learner_ids = list(await db.scalars(select(Learner.id)))
+    for learner_id in learner_ids:
+        async with context.database.sessionmaker() as db:
+            learner = await db.get(Learner, learner_id)
+            if learner is None:
+                continue
+            try:
+                await work(db, context, learner)
+            except Exception:
+                log.exception("job %s failed for learner %s", name, learner.name)
+
+
+async def _study_log(db: AsyncSession, context: JobContext, learner: Learner) -> None:
+    await studylog.run_for_learner(db, llm=context.llm, learner=learner, now=context.clock.now())
+
+
+async def study_log_job(context: JobContext) -> None:
+    await for_each_learner(context, _study_log, "study_log")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    run: Callable[[JobContext], Awaitable[None]]
+    every: timedelta
+
+
+# Fixed ids: registering again at start replaces a job instead of adding a twin.
+JOBS = (
+    # Days end at each learner's own hour; a quarter-hour check catches every timezone.
+    JobSpec("study_log", study_log_job, timedelta(minutes=15)),
+)

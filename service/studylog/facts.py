@@ -1,0 +1,106 @@
+"""What actually happened in a learner's day, counted from the database."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.cards.models import Card
+from service.critiques.models import Critique
+from service.learners.models import Learner
+from service.reviews.days import day_bounds
+from service.reviews.models import Review
+from service.sources.models import Source
+from service.tutor.models import Kind, Message, Role, TutorSession
+
+
+async def day_facts(db: AsyncSession, *, learner: Learner, day: date) -> dict[str, Any]:
+    start, end = day_bounds(learner, day)
+    in_day_messages = (
+        select(Message, TutorSession.title)
+        .join(TutorSession, TutorSession.id == Message.session_id)
+        .where(
+            TutorSession.learner_id == learner.id,
+            Message.created_at >= start,
+            Message.created_at < end,
+        )
+    )
+    messages = [(message, title) for message, title in await db.execute(in_day_messages)]
+    passages = Counter(
+        m.level.value if m.level else "intuition"
+        for m, _ in messages
+        if m.role is Role.learner and m.kind is Kind.passage
+    )
+    critiques = list(
+        await db.scalars(
+            select(Critique)
+            .join(TutorSession, TutorSession.id == Critique.session_id)
+            .where(
+                TutorSession.learner_id == learner.id,
+                Critique.created_at >= start,
+                Critique.created_at < end,
+                Critique.verdict.is_not(None),
+            )
+        )
+    )
+    reviews = list(
+        await db.scalars(
+            select(Review).where(Review.learner_id == learner.id, Review.review_date == day)
+        )
+    )
+    graded = [r for r in reviews if not r.drill]
+    cards_created = await db.scalar(
+        select(func.count(Card.id)).where(
+            Card.learner_id == learner.id, Card.created_at >= start, Card.created_at < end
+        )
+    )
+    cards_accepted = await db.scalar(
+        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.activated_on == day)
+    )
+    new_started = await db.scalar(
+        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.started_on == day)
+    )
+    sources = await db.execute(
+        select(Source.title, Source.status).where(
+            Source.learner_id == learner.id, Source.updated_at >= start, Source.updated_at < end
+        )
+    )
+    concepts = sorted({c.concept for c in critiques} | {t for _, t in messages if t})
+    verdicts = Counter(c.verdict.value for c in critiques if c.verdict)
+    return {
+        "date": day.isoformat(),
+        "sessions": len({m.session_id for m, _ in messages}),
+        "passages_explained": dict(sorted(passages.items())),
+        "questions_asked": sum(
+            1 for m, _ in messages if m.role is Role.learner and m.kind is Kind.question
+        ),
+        "critiques": dict(sorted(verdicts.items())),
+        "shaky_concepts": sorted(
+            {c.concept for c in critiques if c.verdict and c.verdict != "solid"}
+        ),
+        "cards_created": cards_created or 0,
+        "cards_accepted": cards_accepted or 0,
+        "reviews": len(reviews),
+        "retention": round(sum(r.grade >= 3 for r in graded) / len(graded), 4) if graded else None,
+        "new_cards_started": new_started or 0,
+        "concepts": concepts,
+        "sources_moved": [
+            {"title": title, "status": status.value}
+            for title, status in sources
+            if status is not None
+        ],
+    }
+
+
+def anything_happened(facts: dict[str, Any]) -> bool:
+    return bool(
+        facts["sessions"]
+        or facts["reviews"]
+        or facts["cards_created"]
+        or facts["cards_accepted"]
+        or facts["sources_moved"]
+    )

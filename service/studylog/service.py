@@ -1,0 +1,158 @@
+"""Writing the nightly study log: the numbers always, the model's narrative when it answers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import prompts
+from service.errors import NotFound
+from service.jobs.claims import claim, finish
+from service.learners.models import Learner
+from service.llm.client import LLM, Call
+from service.llm.errors import LLMFailure
+from service.llm.tokens import ChatMessage
+from service.reviews.days import learner_day
+from service.studylog.facts import anything_happened, day_facts
+from service.studylog.models import StudyLogEntry
+from service.tutor.prompting import delimit
+
+log = logging.getLogger(__name__)
+
+JOB = "study_log"
+# After downtime, days this far back are still written; older ones are let go.
+CATCH_UP_DAYS = 7
+
+
+class EntryNotFound(NotFound):
+    code = "study_log_entry_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No study log entry for that day.")
+
+
+async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
+    """The diary text, or None when the model cannot be reached (a later run retries)."""
+    prompt = prompts.load("study_log")
+    nonce = secrets.token_hex(4)
+    call = Call(
+        learner_id=learner.id,
+        purpose="studylog",
+        prompt=prompt,
+        messages=[
+            ChatMessage.of("system", prompt.render()),
+            ChatMessage.of("user", delimit("FACTS", json.dumps(facts, indent=1), nonce)),
+        ],
+    )
+    try:
+        return (await llm.complete_text(call)).text.strip() or None
+    except LLMFailure as failure:
+        log.info("study log narrative for %s deferred: %s", learner.name, failure.message)
+        return None
+
+
+async def write_entry(
+    db: AsyncSession, *, llm: LLM, learner: Learner, day: date
+) -> StudyLogEntry | None:
+    """The entry for `day`, if anything happened that day (committed)."""
+    facts = await day_facts(db, learner=learner, day=day)
+    if not anything_happened(facts):
+        return None
+    count = await db.scalar(
+        select(func.count(StudyLogEntry.id)).where(StudyLogEntry.learner_id == learner.id)
+    )
+    number = count or 0
+    entry = StudyLogEntry(
+        learner_id=learner.id,
+        day=day,
+        number=number,
+        title=f"Study log {number}",
+        facts=facts,
+        narrative=await narrative(llm, learner=learner, facts=facts),
+    )
+    db.add(entry)
+    await db.commit()
+    return entry
+
+
+async def _fill_missing_narratives(
+    db: AsyncSession, *, llm: LLM, learner: Learner, since: date
+) -> None:
+    entries = await db.scalars(
+        select(StudyLogEntry).where(
+            StudyLogEntry.learner_id == learner.id,
+            StudyLogEntry.narrative.is_(None),
+            StudyLogEntry.day >= since,
+        )
+    )
+    for entry in entries:
+        text = await narrative(llm, learner=learner, facts=entry.facts)
+        if text is None:
+            return  # the model is still away: try again next run
+        entry.narrative = text
+        await db.commit()
+
+
+async def run_for_learner(db: AsyncSession, *, llm: LLM, learner: Learner, now: datetime) -> None:
+    """Every ended day of the last week without an entry gets one, once, however many
+    schedulers run and however long they were down."""
+    today = learner_day(learner, now)
+    first = today - timedelta(days=CATCH_UP_DAYS)
+    written = set(
+        await db.scalars(
+            select(StudyLogEntry.day).where(
+                StudyLogEntry.learner_id == learner.id, StudyLogEntry.day >= first
+            )
+        )
+    )
+    for offset in range(CATCH_UP_DAYS, 0, -1):
+        day = today - timedelta(days=offset)
+        if day in written:
+            continue
+        run = await claim(db, job=JOB, learner_id=learner.id, period=day.isoformat(), now=now)
+        if run is None:
+            continue
+        try:
+            entry = await write_entry(db, llm=llm, learner=learner, day=day)
+        except IntegrityError:
+            await db.rollback()
+            entry = None
+        await finish(db, run, outcome="written" if entry else "nothing", now=now)
+    await _fill_missing_narratives(db, llm=llm, learner=learner, since=first)
+
+
+async def list_entries(db: AsyncSession, *, learner: Learner) -> Sequence[StudyLogEntry]:
+    result = await db.scalars(
+        select(StudyLogEntry)
+        .where(StudyLogEntry.learner_id == learner.id)
+        .order_by(StudyLogEntry.day.desc())
+    )
+    return list(result)
+
+
+async def get_entry(db: AsyncSession, *, learner: Learner, day: date) -> StudyLogEntry:
+    entry = await db.scalar(
+        select(StudyLogEntry).where(
+            StudyLogEntry.learner_id == learner.id, StudyLogEntry.day == day
+        )
+    )
+    if entry is None:
+        raise EntryNotFound()
+    return entry
+
+
+async def regenerate(db: AsyncSession, *, llm: LLM, learner: Learner, day: date) -> StudyLogEntry:
+    """Count the day again and ask for a fresh narrative."""
+    entry = await get_entry(db, learner=learner, day=day)
+    entry.facts = await day_facts(db, learner=learner, day=day)
+    entry.narrative = await narrative(llm, learner=learner, facts=entry.facts) or entry.narrative
+    await db.commit()
+    return entry
