@@ -15,7 +15,9 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.cards import autodistill
 from service.clock import Clock
+from service.config import Settings
 from service.db import Database
 from service.learners.models import Learner
 from service.llm.client import LLM
@@ -26,6 +28,7 @@ log = logging.getLogger("tutor.scheduler")
 
 @dataclass(frozen=True)
 class JobContext:
+    settings: Settings
     database: Database
     llm: LLM
     clock: Clock
@@ -57,6 +60,20 @@ async def study_log_job(context: JobContext) -> None:
     await for_each_learner(context, _study_log, "study_log")
 
 
+async def _auto_distill(db: AsyncSession, context: JobContext, learner: Learner) -> None:
+    await autodistill.run_for_learner(
+        db,
+        llm=context.llm,
+        learner=learner,
+        now=context.clock.now(),
+        idle=timedelta(hours=context.settings.autodistill_idle_hours),
+    )
+
+
+async def auto_distill_job(context: JobContext) -> None:
+    await for_each_learner(context, _auto_distill, "auto_distill")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     id: str
@@ -68,4 +85,5 @@ class JobSpec:
 JOBS = (
     # Days end at each learner's own hour; a quarter-hour check catches every timezone.
     JobSpec("study_log", study_log_job, timedelta(minutes=15)),
+    JobSpec("auto_distill", auto_distill_job, timedelta(minutes=10)),
 )

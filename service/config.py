@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: LogLevel = "info"
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    # A session idle this long with new content is distilled into drafts by the scheduler.
+    autodistill_idle_hours: Annotated[float, Field(gt=0)] = 2.0
 
     @field_validator("log_level", mode="before")
     @classmethod

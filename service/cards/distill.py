@@ -164,5 +164,7 @@ async def distill_session(
         source_id=session.source_id,
         now=now,
     )
+    # What distillation has seen: auto-distillation waits for content newer than this.
+    session.distilled_position = messages[-1].position
     await db.commit()
     return result
