@@ -21,6 +21,7 @@ from service.config import Settings
 from service.db import Database
 from service.learners.models import Learner
 from service.llm.client import LLM
+from service.reminders import service as reminders
 from service.studylog import service as studylog
 
 log = logging.getLogger("tutor.scheduler")
@@ -74,6 +75,20 @@ async def auto_distill_job(context: JobContext) -> None:
     await for_each_learner(context, _auto_distill, "auto_distill")
 
 
+async def _reminder(db: AsyncSession, context: JobContext, learner: Learner) -> None:
+    await reminders.run_for_learner(
+        db,
+        learner=learner,
+        now=context.clock.now(),
+        link=context.settings.reminder_link,
+        allow_private=context.settings.allow_private_webhooks,
+    )
+
+
+async def reminder_job(context: JobContext) -> None:
+    await for_each_learner(context, _reminder, "reminder")
+
+
 @dataclass(frozen=True)
 class JobSpec:
     id: str
@@ -86,4 +101,5 @@ JOBS = (
     # Days end at each learner's own hour; a quarter-hour check catches every timezone.
     JobSpec("study_log", study_log_job, timedelta(minutes=15)),
     JobSpec("auto_distill", auto_distill_job, timedelta(minutes=10)),
+    JobSpec("reminder", reminder_job, timedelta(minutes=5)),
 )

@@ -56,6 +56,7 @@ def register(scheduler: AsyncIOScheduler, context: JobContext, running: RunningJ
             running.wrap(spec.run),
             IntervalTrigger(seconds=spec.every.total_seconds()),
             id=spec.id,
+            name=spec.id,
             args=[context],
             replace_existing=True,
             # Run once at start: catches up on what was missed while we were down.
@@ -83,7 +84,8 @@ async def _run(settings: Settings) -> None:
     context = JobContext(settings=settings, database=database, llm=llm, clock=SystemClock())
     register(scheduler, context, running)
     scheduler.start()
-    log.info("scheduler started with jobs: %s", ", ".join(job.id for job in scheduler.get_jobs()))
+    jobs = sorted(job.id for job in scheduler.get_jobs())
+    log.info("scheduler started with jobs: %s", ", ".join(jobs))
     log.info("database: %s", make_url(settings.database).render_as_string(hide_password=True))
 
     await stop.wait()

@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     # A session idle this long with new content is distilled into drafts by the scheduler.
     autodistill_idle_hours: Annotated[float, Field(gt=0)] = 2.0
+    # Where learners reach Tutor, for links in reminders; default http://HOST:PORT/.
+    public_url: str | None = None
+    # Reminder webhooks to loopback, private or link-local addresses are refused unless set.
+    allow_private_webhooks: bool = False
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -126,6 +130,13 @@ class Settings(BaseSettings):
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
         return normalise_database_url(value) if value else None
+
+    @property
+    def reminder_link(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = "localhost" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/"
 
     @property
     def database(self) -> str:

@@ -107,7 +107,7 @@ def test_serve_on_an_empty_data_dir_creates_me_and_prints_the_key(serve, tmp_pat
 def test_scheduler_idles_without_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
     process = _start(["scheduler"], _environment(tmp_path / "data"))
     try:
-        _read_until(process, r"scheduler started with jobs: study_log, auto_distill")
+        _read_until(process, r"scheduler started with jobs: auto_distill, reminder, study_log")
         assert process.poll() is None
         assert _stop(process) == 0
         assert process.stdout is not None

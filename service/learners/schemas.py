@@ -6,11 +6,13 @@ import uuid
 import zoneinfo
 from datetime import datetime
 from functools import cache
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from service.patch import PatchModel
+from service.reminders.webhooks import WebhookFormat
+from service.sources.schemas import Url as WebhookUrl
 
 
 @cache
@@ -39,13 +41,23 @@ class LearnerOut(BaseModel):
     timezone: str
     day_starts_at_hour: int
     new_cards_per_day: int
+    reminder_hour: int | None
+    webhook_url: str | None
+    webhook_format: WebhookFormat
     created_at: datetime
 
 
 class LearnerUpdate(PatchModel):
     """PATCH /v1/me."""
 
+    nullable: ClassVar[frozenset[str]] = frozenset({"reminder_hour", "webhook_url"})
+
     name: LearnerName | None = None
     timezone: Timezone | None = None
     day_starts_at_hour: DayStartHour | None = None
     new_cards_per_day: NewCardsPerDay | None = None
+    reminder_hour: Annotated[int, Field(ge=0, le=23)] | None = Field(
+        default=None, description="Local hour for a reminder when cards are due; null: none."
+    )
+    webhook_url: WebhookUrl | None = None
+    webhook_format: WebhookFormat | None = None
