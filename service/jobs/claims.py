@@ -21,6 +21,9 @@ async def claim(
         async with db.begin_nested():
             db.add(run)
     except IntegrityError:
+        # End the transaction the failed insert opened: on SQLite it still holds the write
+        # lock, and every other connection (the LLM call log, say) would wait on it.
+        await db.commit()
         return None
     await db.commit()
     return run
