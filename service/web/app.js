@@ -1,43 +1,34 @@
-// The key arrives in the URL fragment (never sent to the server, so never in its logs);
-// keep it in localStorage and take it out of the address bar at once.
-const STORAGE_KEY = "tutor.apiKey";
+// Tutor's browser app: plain ES modules, no build step.
+import { api } from "./lib/api.js";
+import { takeKeyFromFragment } from "./lib/auth.js";
+import { route, startRouter } from "./lib/router.js";
 
-function takeKeyFromFragment() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  const key = params.get("key");
-  if (key) {
-    localStorage.setItem(STORAGE_KEY, key);
-    history.replaceState(null, "", location.pathname + location.search);
+route("/", () => import("./pages/sessions.js"), { nav: "sessions" });
+route("/sessions", () => import("./pages/sessions.js"), { nav: "sessions" });
+route("/sessions/:id", () => import("./pages/session.js"), { nav: "sessions" });
+route("/sessions/:id/:tab", () => import("./pages/session.js"), { nav: "sessions" });
+route("/review", () => import("./pages/review.js"), { nav: "review" });
+route("/cards", () => import("./pages/cards.js"), { nav: "cards" });
+route("/sources", () => import("./pages/sources.js"), { nav: "sources" });
+route("/log", () => import("./pages/studylog.js"), { nav: "log" });
+route("/stats", () => import("./pages/stats.js"), { nav: "stats" });
+route("/settings", () => import("./pages/settings.js"), { nav: "settings" });
+
+/** The count of cards waiting today, next to "Review" in the navigation. */
+export async function updateDueBadge() {
+  const badge = document.getElementById("due-badge");
+  try {
+    const queue = await api.get("reviews/queue?limit=1");
+    const waiting = queue.counts.due + queue.counts.new + queue.counts.drill;
+    badge.textContent = waiting ? String(waiting) : "";
+    badge.hidden = !waiting;
+    badge.setAttribute("aria-label", `${waiting} cards waiting`);
+  } catch {
+    badge.hidden = true; // the page itself shows any error
   }
 }
-
-async function showLearner() {
-  const status = document.getElementById("status");
-  const form = document.getElementById("key-form");
-  const key = localStorage.getItem(STORAGE_KEY);
-  if (!key) {
-    status.textContent = "Paste the API key that `tutor serve` or `tutor learner add` printed.";
-    form.hidden = false;
-    return;
-  }
-  const response = await fetch("v1/me", { headers: { Authorization: `Bearer ${key}` } });
-  if (response.ok) {
-    const learner = await response.json();
-    status.textContent = `Signed in as ${learner.name} (${learner.timezone}).`;
-    form.hidden = true;
-    return;
-  }
-  const body = await response.json().catch(() => null);
-  status.textContent = body?.error?.message ?? `The server answered ${response.status}.`;
-  localStorage.removeItem(STORAGE_KEY);
-  form.hidden = false;
-}
-
-document.getElementById("key-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  localStorage.setItem(STORAGE_KEY, document.getElementById("key").value.trim());
-  showLearner();
-});
 
 takeKeyFromFragment();
-showLearner();
+await startRouter(document.getElementById("view"));
+updateDueBadge();
+window.addEventListener("hashchange", updateDueBadge);

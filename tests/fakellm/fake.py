@@ -84,6 +84,16 @@ class FakeLLM:
         with self._lock:
             self._queue.extend(responses)
 
+    def reset(self) -> None:
+        """Forgets the script, the default and what was recorded: a fresh fake, same port."""
+        with self._lock:
+            self._queue.clear()
+            self._requests.clear()
+            self._disconnects = 0
+            self._completed_streams = 0
+            self.default = None
+            self.reject_response_formats = set()
+
     @property
     def pending(self) -> int:
         """Scripted responses not consumed yet."""
