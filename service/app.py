@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from service import __version__
 from service.body_limit import BodySizeLimitMiddleware
@@ -27,8 +25,8 @@ from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
 from service.studylog.router import router as studylog_router
 from service.tutor.router import router as tutor_router
+from service.webapp import WebApp
 
-WEB_DIR = Path(__file__).parent / "web"
 log = logging.getLogger(__name__)
 
 # Every /v1 route may answer with these; documenting them keeps clients honest.
@@ -78,5 +76,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.
-    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    app.mount("/", WebApp(), name="web")
     return app

@@ -105,3 +105,64 @@ def test_what_the_learner_typed_survives_a_reload(page: Page) -> None:
     _passage(page).fill("Half-written passage about GQA")
     page.reload()
     expect(_passage(page)).to_have_value("Half-written passage about GQA")
+
+
+def test_stop_keeps_the_partial_answer_as_interrupted_and_retry_finishes_it(
+    page: Page, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(
+        Reply("One two three four five six seven eight.", chunk_size=4, delay_between_chunks=0.4),
+        Reply("The whole answer."),
+    )
+    _new_session(page)
+    _passage(page).fill("PPO clips the ratio.")
+    page.get_by_role("button", name="Explain").click()
+    expect(page.locator("article.streaming")).to_contain_text("One")
+    page.get_by_role("button", name="Stop").click()
+
+    interrupted = page.locator("article.tutor[data-status=interrupted]")
+    expect(interrupted).to_contain_text("interrupted")
+    expect(interrupted.locator(".body")).to_contain_text("One")
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    assert fake_llm.wait_for_disconnect(5)
+
+    interrupted.get_by_role("button", name="Retry").click()
+    expect(page.locator("article.tutor[data-status=complete]")).to_contain_text("The whole answer.")
+
+
+def test_a_passage_too_long_is_refused_in_words_and_stays_in_the_box(
+    page: Page, fake_llm: FakeLLM
+) -> None:
+    _new_session(page)
+    long_passage = "attention " * 7000
+    _passage(page).fill(long_passage)
+    page.get_by_role("button", name="Explain").click()
+    expect(page.get_by_role("alert")).to_contain_text("the limit is 6000")
+    expect(_passage(page)).to_have_value(long_passage)
+    expect(page.locator("article.message")).to_have_count(0)
+    assert fake_llm.requests == []
+
+
+def test_ctrl_enter_sends_and_the_page_does_not_jump_while_the_answer_streams(
+    page: Page, fake_llm: FakeLLM
+) -> None:
+    words = " ".join(f"word{index}" for index in range(120))
+    fake_llm.script(Reply(words, chunk_size=12, delay_between_chunks=0.05))
+    _new_session(page)
+    _passage(page).fill("Grouped-query attention shares keys and values across heads.")
+    _passage(page).press("Control+Enter")
+
+    streaming = page.locator("article.streaming")
+    expect(streaming).to_contain_text("word0")
+    passage_top = page.locator("article[data-kind=passage]").bounding_box()
+    answer_top = streaming.bounding_box()
+    assert passage_top
+    assert answer_top
+    expect(page.locator("article.tutor[data-status=complete]")).to_contain_text("word119")
+    passage_after = page.locator("article[data-kind=passage]").bounding_box()
+    answer_after = page.locator("article.tutor[data-status=complete]").bounding_box()
+    assert passage_after
+    assert answer_after
+    # What the learner is reading stays where it was; only the space below grows.
+    assert passage_after["y"] == passage_top["y"]
+    assert answer_after["y"] == answer_top["y"]

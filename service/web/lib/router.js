@@ -5,6 +5,7 @@ import { errorBox, loading } from "./ui.js";
 
 const routes = [];
 let current = null; // {controller} of the page on screen
+let shown = 0; // pages shown so far
 
 /** `pattern` like "/sessions/:id/cards"; `load` imports the page module lazily. */
 export function route(pattern, load, options = {}) {
@@ -52,7 +53,7 @@ async function show(view) {
   fill(view, loading());
   if (!found) {
     fill(view, h("h1", { tabindex: "-1" }, "Not found"), h("p", {}, "There is no page at this address. "), h("a", { href: "#/" }, "Go to your sessions"));
-    focusHeading(view);
+    focusHeading(view, { moveFocus: shown++ > 0 });
     return;
   }
   try {
@@ -65,18 +66,17 @@ async function show(view) {
       action: h("button", { type: "button", onclick: () => show(view) }, "Try again"),
     }));
   }
-  if (!controller.signal.aborted) focusHeading(view);
+  if (!controller.signal.aborted) focusHeading(view, { moveFocus: shown++ > 0 });
 }
 
-function focusHeading(view) {
+function focusHeading(view, { moveFocus }) {
   const heading = view.querySelector("h1");
   if (!heading) return;
   heading.setAttribute("tabindex", "-1");
   document.title = `${heading.textContent} · Tutor`;
-  // Only after a navigation: on first load the learner has not moved focus anywhere yet.
-  if (document.activeElement === document.body || view.contains(document.activeElement) || document.activeElement?.closest("nav")) {
-    heading.focus({ preventScroll: true });
-  }
+  // After a navigation, screen readers and keyboards start at the new page's heading; on
+  // the first load focus stays at the top, so the first Tab reaches "Skip to content".
+  if (moveFocus) heading.focus({ preventScroll: true });
 }
 
 function markNavigation(name) {

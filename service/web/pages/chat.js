@@ -71,7 +71,8 @@ function sentElement(kind, content) {
     "article",
     { class: "message learner", "aria-label": LEARNER_KINDS[kind], dataset: { kind } },
     h("header", {}, h("strong", {}, LEARNER_KINDS[kind])),
-    h("div", { class: "body", style: { whiteSpace: "pre-wrap" } }, content),
+    // Shaped like the server's rendering of plain prose, so the swap moves nothing.
+    h("div", { class: "body" }, h("p", { style: { whiteSpace: "pre-wrap" } }, content)),
   );
 }
 
@@ -89,6 +90,10 @@ function levelPicker(name, selected) {
       ),
     ),
   );
+}
+
+function isWriting(messages) {
+  return messages.some((message) => message.status === "streaming");
 }
 
 function latestAnswerLevel(messages) {
@@ -120,8 +125,14 @@ export async function renderTab(panel, { session, signal }) {
     fill(list, messages.map((message) => messageElement(message, { onRetry: retry })));
   }
 
-  async function reload() {
-    const fresh = await api.get(`sessions/${session.id}`, { signal });
+  async function reload({ settle = false } = {}) {
+    let fresh = await api.get(`sessions/${session.id}`, { signal });
+    // After Stop the server notices the closed stream a moment later, then saves the
+    // partial answer as interrupted: wait for that rather than show it "still writing".
+    for (let waited = 0; settle && waited < 5000 && isWriting(fresh.messages); waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      fresh = await api.get(`sessions/${session.id}`, { signal });
+    }
     messages = fresh.messages;
     session.title = fresh.title;
     const heading = document.querySelector("main h1");
@@ -164,7 +175,7 @@ export async function renderTab(panel, { session, signal }) {
       stored = Boolean(error.messageId) || error.name === "AbortError" || error.code === "stream_cut";
       if (error.name !== "AbortError") alerts.replaceChildren(errorBox(error));
       else announce("Stopped. What was written so far is kept.");
-      if (stored) await reload();
+      if (stored) await reload({ settle: error.name === "AbortError" });
       else {
         answer.element.remove();
         for (let index = 0; index < sent.length; index += 1) list.lastElementChild?.remove();
@@ -201,7 +212,7 @@ export async function renderTab(panel, { session, signal }) {
     } finally {
       setStreaming(null);
     }
-    if (!signal.aborted) await reload();
+    if (!signal.aborted) await reload({ settle: true });
   }
 
   // Explain a passage.
