@@ -9,6 +9,7 @@ path is printed in the report, with anything the page logged to its console.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -17,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -26,6 +28,9 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from fakellm import FakeLLM
 from helpers import free_port
+from service.config import Settings
+from service.db import Database
+from service.learners.service import create_learner
 
 CHROMIUM = os.environ.get("TUTOR_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("TUTOR_TEST_SCREENSHOTS", Path(__file__).parent / "screenshots"))
@@ -129,20 +134,25 @@ def fake_llm(fake_model: FakeLLM) -> FakeLLM:
     return fake_model
 
 
+async def _add_learner(data_dir: Path, name: str) -> str:
+    # The server's own database file: what `tutor learner add` would do, without the
+    # second of start-up a subprocess costs per test.
+    database = Database(Settings(data_dir=data_dir).database)
+    try:
+        async with database.sessionmaker() as session:
+            return (await create_learner(session, name=name)).key
+    finally:
+        await database.dispose()
+
+
 @pytest.fixture
 def learner(server: Server) -> Learner:
-    """A learner of this test's own, created with the real `tutor learner add`."""
+    """A learner of this test's own, in the running server's database."""
     name = f"learner-{uuid.uuid4().hex[:8]}"
-    result = subprocess.run(
-        [sys.executable, "-m", "service", "learner", "add", name],
-        env=server.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = re.search(r"tutor_\w+", result.stdout)
-    assert key, result.stdout
-    return Learner(name=name, key=key.group(0))
+    # Playwright's sync API keeps an event loop running in this thread: use another one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        key = pool.submit(asyncio.run, _add_learner(server.data_dir, name)).result()
+    return Learner(name=name, key=key)
 
 
 @pytest.fixture
