@@ -130,6 +130,19 @@ def test_hint_rules() -> None:
             "Scores are divided by $\\sqrt{d_k}$ where $d_k$",
         ),
         (
+            # Inside a formula the answer is shown as it is: `**` would be literal there.
+            "Attention is $\\mathrm{softmax}(QK^T/{{c1::\\sqrt{d_k}}})V$, cost {{c2::$O(n^2)$}}",
+            "Attention is $\\mathrm{softmax}(QK^T/[…])V$, cost […]",
+            "Attention is $\\mathrm{softmax}(QK^T/\\sqrt{d_k})V$, cost **$O(n^2)$**",
+            "Attention is $\\mathrm{softmax}(QK^T/\\sqrt{d_k})V$, cost $O(n^2)$",
+        ),
+        (
+            "Escaped \\$5 and {{c1::$$x^2$$}} then $a$ {{c2::b}}",
+            "Escaped \\$5 and […] then $a$ […]",
+            "Escaped \\$5 and **$$x^2$$** then $a$ **b**",
+            "Escaped \\$5 and $$x^2$$ then $a$ b",
+        ),
+        (
             # Spaces stay outside the bold markers, or Markdown would not bold.
             "Llama uses{{c1:: SwiGLU }}in its MLP",
             "Llama uses[…]in its MLP",

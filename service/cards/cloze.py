@@ -47,6 +47,7 @@ _OPENING = re.compile(r"\{\{c(\d+)::")
 _BRACE_TOKEN = re.compile(r"\\.|[{}]|::", re.DOTALL)
 _DOUBLE_CLOSE = re.compile(r"(?=\}\})")
 _DOUBLE_COLON = re.compile(r"(?=::)")
+_MATH_TOKEN = re.compile(r"\\.|\$\$|\$", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ def hide(text: str) -> str:
 
 
 def reveal(text: str) -> str:
-    """The card's back: each deletion shown as its answer, in bold."""
+    """The card's back: each deletion shown as its answer, in bold outside formulas."""
     return _replace_top_level(text, _revealed)
 
 
@@ -202,24 +203,47 @@ def _deletion(text: str, span: _Span) -> Deletion:
     return Deletion(span.number, answer, hint, span.start, span.end)
 
 
-def _replace_top_level(text: str, replacement: Callable[[Deletion], str]) -> str:
+def _math_spans(text: str) -> list[tuple[int, int]]:
+    """Where `$…$` and `$$…$$` formulas are, in order; escaped dollars do not count."""
+    spans: list[tuple[int, int]] = []
+    opened: tuple[int, str] | None = None
+    for token in _MATH_TOKEN.finditer(text):
+        if token.group().startswith("\\"):
+            continue
+        if opened is None:
+            opened = (token.start(), token.group())
+        elif token.group() == opened[1]:
+            spans.append((opened[0], token.end()))
+            opened = None
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], position: int) -> bool:
+    index = bisect_left(spans, (position, position)) - 1
+    return index >= 0 and spans[index][0] < position < spans[index][1]
+
+
+def _replace_top_level(text: str, replacement: Callable[[Deletion, bool], str]) -> str:
     pieces: list[str] = []
     position = 0
+    math = _math_spans(text)
     for deletion in deletions(text):
-        pieces += [text[position : deletion.start], replacement(deletion)]
+        in_math = _inside(math, deletion.start)
+        pieces += [text[position : deletion.start], replacement(deletion, in_math)]
         position = deletion.end
     pieces.append(text[position:])
     return "".join(pieces)
 
 
-def _hidden(deletion: Deletion) -> str:
+def _hidden(deletion: Deletion, _in_math: bool) -> str:
     return f"[{deletion.hint}]" if deletion.hint else HIDDEN_WITHOUT_HINT
 
 
-def _revealed(deletion: Deletion) -> str:
+def _revealed(deletion: Deletion, in_math: bool) -> str:
     answer = plain(deletion.answer)
     core = answer.strip()
-    if not core:
+    # Inside a formula Markdown's `**` would be literal asterisks in the math.
+    if not core or in_math:
         return answer
     # Markdown ignores `** answer**`, so surrounding spaces stay outside the markers.
     leading = answer[: len(answer) - len(answer.lstrip())]
