@@ -65,3 +65,13 @@ export function saveFile({ blob, filename }) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** Ctrl+Enter (or ⌘+Enter) in a text box sends its form, as in most chat and mail apps. */
+export function submitOnCtrlEnter(control) {
+  control.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      control.form.requestSubmit();
+    }
+  });
+}

@@ -2,7 +2,7 @@
 import { api } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, formatDateTime, h, labelled, serverHtml } from "../lib/dom.js";
-import { announce, errorBox } from "../lib/ui.js";
+import { announce, errorBox, submitOnCtrlEnter } from "../lib/ui.js";
 
 export const LEVELS = [
   { value: "eli5", label: "ELI5" },
@@ -101,15 +101,6 @@ function latestAnswerLevel(messages) {
   return answers.at(-1)?.level ?? "intuition";
 }
 
-/** Ctrl+Enter (or ⌘+Enter) in a text box sends its form. */
-function submitOnCtrlEnter(control) {
-  control.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      control.form.requestSubmit();
-    }
-  });
-}
 
 export async function renderTab(panel, { session, signal }) {
   let messages = session.messages;
