@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import Failure, FakeLLM, Reply
+from helpers import error_of
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.db import utcnow
 from service.jobs.models import JobRun
@@ -111,6 +112,14 @@ async def test_a_real_day_becomes_an_entry(
     fake_llm.script(Reply("A second take on the same day."))
     regenerated = await api.post(f"/v1/study-log/{day.isoformat()}/regenerate")
     assert regenerated.json()["narrative"] == "A second take on the same day."
+
+    # Asked for by the learner, a failure is reported; the last narrative stays.
+    fake_llm.script(Failure(500, "down"))
+    failed = await api.post(f"/v1/study-log/{day.isoformat()}/regenerate")
+    assert failed.status_code == 502
+    assert error_of(failed)["code"] == "llm_error"
+    kept = (await api.get(f"/v1/study-log/{day.isoformat()}")).json()
+    assert kept["narrative"] == "A second take on the same day."
 
 
 def _reviewed_card(learner_id: uuid.UUID, days: list[date]) -> tuple[Card, list[Review]]:

@@ -41,6 +41,15 @@ class EntryNotFound(NotFound):
 
 async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
     """The diary text, or None when the model cannot be reached (a later run retries)."""
+    try:
+        return await write_narrative(llm, learner=learner, facts=facts)
+    except LLMFailure as failure:
+        log.info("study log narrative for %s deferred: %s", learner.name, failure.message)
+        return None
+
+
+async def write_narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
+    """The diary text (None if the model wrote nothing); raises the model's failure."""
     prompt = prompts.load("study_log")
     nonce = secrets.token_hex(4)
     call = Call(
@@ -52,11 +61,7 @@ async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str
             ChatMessage.of("user", delimit("FACTS", json.dumps(facts, indent=1), nonce)),
         ],
     )
-    try:
-        return (await llm.complete_text(call)).text.strip() or None
-    except LLMFailure as failure:
-        log.info("study log narrative for %s deferred: %s", learner.name, failure.message)
-        return None
+    return (await llm.complete_text(call)).text.strip() or None
 
 
 async def write_entry(
@@ -150,9 +155,17 @@ async def get_entry(db: AsyncSession, *, learner: Learner, day: date) -> StudyLo
 
 
 async def regenerate(db: AsyncSession, *, llm: LLM, learner: Learner, day: date) -> StudyLogEntry:
-    """Count the day again and ask for a fresh narrative."""
+    """Count the day again and ask for a fresh narrative.
+
+    The learner asked for this one, so a model failure is raised for them to see, not
+    deferred as the nightly job does; the recount is saved first and the old narrative
+    stays.
+    """
     entry = await get_entry(db, learner=learner, day=day)
     entry.facts = await day_facts(db, learner=learner, day=day)
-    entry.narrative = await narrative(llm, learner=learner, facts=entry.facts) or entry.narrative
+    await db.commit()
+    entry.narrative = (
+        await write_narrative(llm, learner=learner, facts=entry.facts) or entry.narrative
+    )
     await db.commit()
     return entry

@@ -68,20 +68,12 @@ function entryElement(initial, { signal }) {
 
   async function regenerate(button) {
     button.textContent = "Writing…";
-    const before = entry.narrative;
     const updated = await whileBusy(button, () => api.post(`study-log/${entry.date}/regenerate`, {}, { signal }), slot);
     button.textContent = "Write again";
     if (!updated) return;
     entry = updated;
     show();
-    // The server keeps the old narrative when the model fails and still answers 200.
-    if (!entry.narrative || entry.narrative === before) {
-      slot.replaceChildren(
-        h("p", { class: "error", role: "alert" }, "The day was counted again, but the model wrote no new narrative: it may be unreachable or not configured. The earlier text is kept."),
-      );
-    } else {
-      announce(`${entry.title} was written again.`);
-    }
+    announce(`${entry.title} was written again.`);
     element.querySelector("button").focus();
   }
 
