@@ -16,7 +16,9 @@ MODULES = sorted(WEB_DIR.rglob("*.js"))
 IMPORT = re.compile(r"""(?:from\s+|import\s*\(\s*)["'](\.{1,2}/[^"']+)["']""")
 
 
-async def test_the_app_is_served_at_the_root_with_security_headers(client: httpx.AsyncClient) -> None:
+async def test_the_app_is_served_at_the_root_with_security_headers(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
