@@ -20,6 +20,7 @@ from service.db import Database
 from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
 from service.learners.router import router as learners_router
+from service.limits.service import Limits
 from service.llm.client import LLM
 from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
@@ -44,11 +45,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
         llm = LLM(settings.llm, database)
+        # No connection is made here: a replica may start before Redis does.
+        limits = Limits.from_settings(settings)
         app.state.database = database
         app.state.llm = llm
+        app.state.limits = limits
         try:
             yield
         finally:
+            await limits.close()
             await llm.close()
             await database.dispose()
 

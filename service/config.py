@@ -120,11 +120,27 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Reminder webhooks to loopback, private or link-local addresses are refused unless set.
     allow_private_webhooks: bool = False
+    # Per-learner limits on the endpoints that call the model; 0 turns one off.
+    rate_limit_per_minute: Annotated[int, Field(ge=0)] = 30
+    daily_token_quota: Annotated[int, Field(ge=0)] = 500_000
+    max_concurrent_streams: Annotated[int, Field(ge=0)] = 3
+    # Without Redis the counters live in the process, so each API replica counts alone.
+    redis_url: str | None = None
+    redis_key_prefix: str = "tutor:"
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _lowercase(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # `TUTOR_REDIS_URL=` means "no Redis", as compose files write it
+        if isinstance(value, str) and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -150,12 +151,35 @@ def _code_for_status(status_code: int) -> str:
 
 async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers 400 when a JSON body is not even text, but 422 when it is
+        # text that is not JSON; to a client both are the same mistake.
+        return error_response(422, "invalid_json", "The request body is not valid JSON.")
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route or resource."
     return error_response(
         exc.status_code, _code_for_status(exc.status_code), message, headers=exc.headers
     )
+
+
+# PostgreSQL refuses NUL in text (22021) and \u0000 in JSON (22P05); SQLite stores both.
+# Either way the learner sent text that cannot be kept, which is their mistake, not ours.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+def _unstorable_text(exc: Exception) -> bool:
+    assert isinstance(exc, DBAPIError)
+    sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return sqlstate in _UNSTORABLE_TEXT
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if _unstorable_text(exc):
+        return error_response(
+            422, "invalid_text", "The request contains a NUL character, which cannot be stored."
+        )
+    return await _on_unexpected(request, exc)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -167,4 +191,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(TutorError, _on_tutor_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

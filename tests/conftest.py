@@ -30,14 +30,23 @@ from service.migrations import upgrade
 from service.models import Base
 
 POSTGRES_ENV = "TUTOR_TEST_POSTGRES_URL"
+REDIS_ENV = "TUTOR_TEST_REDIS_URL"
 BACKENDS = ["sqlite", "postgres"]
 
 
-def pytest_report_header() -> str:
-    url = os.environ.get(POSTGRES_ENV)
-    if url:
-        return f"PostgreSQL tests: on, server from {POSTGRES_ENV}"
-    return f"PostgreSQL tests: OFF ({POSTGRES_ENV} is not set; they will be reported as skipped)"
+def pytest_report_header() -> list[str]:
+    lines = []
+    if os.environ.get(POSTGRES_ENV):
+        lines.append(f"PostgreSQL tests: on, server from {POSTGRES_ENV}")
+    else:
+        lines.append(
+            f"PostgreSQL tests: OFF ({POSTGRES_ENV} is not set; they will be reported as skipped)"
+        )
+    if os.environ.get(REDIS_ENV):
+        lines.append(f"Redis tests: on, server from {REDIS_ENV}")
+    else:
+        lines.append(f"Redis tests: OFF ({REDIS_ENV} is not set; they will be reported as skipped)")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -45,13 +54,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep(
             "!", f"PostgreSQL half NOT run: set {POSTGRES_ENV} to test on PostgreSQL", red=True
         )
+    if not os.environ.get(REDIS_ENV):
+        terminalreporter.write_sep(
+            "!", f"Redis limits NOT tested: set {REDIS_ENV} to test them on Redis", red=True
+        )
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No setting from the developer's shell or .env file leaks into a test."""
     for name in list(os.environ):
-        if (name.startswith("TUTOR_") and name != POSTGRES_ENV) or name == "OPENAI_API_KEY":
+        test_server = name in (POSTGRES_ENV, REDIS_ENV)
+        if (name.startswith("TUTOR_") and not test_server) or name == "OPENAI_API_KEY":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
 
@@ -94,6 +108,15 @@ def postgres_url() -> Iterator[str]:
     upgrade(url)
     yield url
     asyncio.run(_admin_execute(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> str:
+    """The Redis server for limit tests; each test keeps to a key prefix of its own."""
+    url = os.environ.get(REDIS_ENV)
+    if not url:
+        pytest.skip(f"Redis not configured: {REDIS_ENV} is not set")
+    return url
 
 
 def _empty_postgres(url: str) -> None:

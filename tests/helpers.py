@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -29,3 +30,35 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# A model reply valid for every task: JSON for a critique and for a batch of cards at
+# once (each ignores the other's keys), and readable as an explanation or a narrative.
+ANY_TASK_REPLY = json.dumps(
+    {
+        "verdict": "shaky",
+        "score": 3,
+        "strengths": ["The weighted-average picture is right."],
+        "issues": [
+            {
+                "severity": "missing",
+                "quote": None,
+                "problem": "The values V never appear.",
+                "hint": "What do the weights multiply?",
+            }
+        ],
+        "questions": ["Why scale by the square root of d_k?"],
+        "cards": [
+            {
+                "front": "Why scale dot products by 1/sqrt(d_k)?",
+                "back": "To keep softmax soft.",
+                "tags": ["attention"],
+            },
+            {
+                "front": "Attention is a {{c1::weighted average}} of values.",
+                "kind": "cloze",
+                "tags": [],
+            },
+        ],
+    }
+)

@@ -11,6 +11,7 @@ import re
 import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -104,8 +105,8 @@ def published_ports(spec: dict[str, Any]) -> list[tuple[str | None, int]]:
     return ports
 
 
-def test_compose_has_db_api_and_scheduler() -> None:
-    assert {"db", "api", "scheduler"} <= compose()["services"].keys()
+def test_compose_has_db_redis_api_and_scheduler() -> None:
+    assert {"db", "redis", "api", "scheduler"} <= compose()["services"].keys()
 
 
 def test_db_is_postgres_16_on_a_named_volume() -> None:
@@ -159,6 +160,39 @@ def test_app_service_waits_for_a_healthy_db(name: str) -> None:
 def test_app_service_gets_the_model_settings(name: str) -> None:
     env = environment(service(name))
     assert {"TUTOR_LLM_BASE_URL", "TUTOR_LLM_API_KEY", "TUTOR_LLM_MODEL"} <= env.keys()
+
+
+def test_redis_is_7_with_a_ping_healthcheck() -> None:
+    redis = service("redis")
+    image, _, tag = redis["image"].rpartition(":")
+    assert image.rpartition("/")[2] == "redis"
+    assert tag.split("-")[0].split(".")[0] == "7"
+    healthcheck = redis["healthcheck"]
+    assert probe_command(healthcheck["test"])[:2] == ["redis-cli", "ping"]
+    assert healthcheck["retries"] >= 1
+    # Its port stays inside compose: nothing outside needs the counters.
+    assert not redis.get("ports")
+
+
+def test_api_shares_its_limits_through_the_redis_service() -> None:
+    api = service("api")
+    url = urlsplit(environment(api)["TUTOR_REDIS_URL"] or "")
+    assert url.scheme == "redis"
+    assert (url.hostname, url.port or 6379) == ("redis", 6379)
+    assert api["depends_on"]["redis"]["condition"] == "service_healthy"
+    # Overriding the environment must not lose what every app service gets.
+    assert environment(api).keys() >= environment(service("scheduler")).keys()
+
+
+def test_api_passes_the_limit_settings_through() -> None:
+    env = environment(service("api"))
+    limits = {
+        "TUTOR_RATE_LIMIT_PER_MINUTE",
+        "TUTOR_DAILY_TOKEN_QUOTA",
+        "TUTOR_MAX_CONCURRENT_STREAMS",
+    }
+    assert limits <= env.keys()
+    assert all(env[name] is None for name in limits)  # from the host, or the defaults
 
 
 def test_api_serves_on_all_interfaces() -> None:

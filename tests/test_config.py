@@ -117,3 +117,36 @@ def test_unusable_data_dir_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("TUTOR_DATA_DIR", str(blocker / "data"))
     with pytest.raises(SettingsError, match=r"^TUTOR_DATA_DIR: cannot create"):
         ensure_data_dir(load_settings())
+
+
+def test_limit_defaults_and_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings()
+    assert (
+        defaults.rate_limit_per_minute,
+        defaults.daily_token_quota,
+        defaults.max_concurrent_streams,
+        defaults.redis_url,
+    ) == (30, 500_000, 3, None)
+    monkeypatch.setenv("TUTOR_RATE_LIMIT_PER_MINUTE", "10")
+    monkeypatch.setenv("TUTOR_DAILY_TOKEN_QUOTA", "0")
+    monkeypatch.setenv("TUTOR_MAX_CONCURRENT_STREAMS", "1")
+    monkeypatch.setenv("TUTOR_REDIS_URL", "redis://redis:6379/0")
+    settings = load_settings()
+    assert settings.rate_limit_per_minute == 10
+    assert settings.daily_token_quota == 0
+    assert settings.max_concurrent_streams == 1
+    assert settings.redis_url == "redis://redis:6379/0"
+
+
+def test_an_empty_redis_url_means_none_and_a_bad_one_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TUTOR_REDIS_URL", "")
+    assert load_settings().redis_url is None
+    monkeypatch.setenv("TUTOR_REDIS_URL", "localhost:6379")
+    with pytest.raises(SettingsError, match=r"^TUTOR_REDIS_URL: .*redis://"):
+        load_settings()
+    monkeypatch.setenv("TUTOR_REDIS_URL", "redis://localhost")
+    monkeypatch.setenv("TUTOR_RATE_LIMIT_PER_MINUTE", "-1")
+    with pytest.raises(SettingsError, match=r"^TUTOR_RATE_LIMIT_PER_MINUTE: "):
+        load_settings()

@@ -22,6 +22,7 @@ from service.cards.schemas import (
 )
 from service.clock import ClockDep
 from service.db import SessionDep
+from service.limits.service import ModelCallAllowed
 from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
 from service.pagination import CursorParam, Limit, Page
@@ -40,6 +41,7 @@ async def distill(
     db: SessionDep,
     llm: LLMDep,
     clock: ClockDep,
+    _allowed: ModelCallAllowed,
     body: DistillRequest | None = None,
 ) -> DistillResult:
     """Turn the session into draft cards; duplicates and empty cards are skipped."""

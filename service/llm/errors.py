@@ -11,7 +11,9 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "The text or the prompt is over its limit."},
     429: {
         "model": ErrorResponse,
-        "description": "The model endpoint is rate limiting (`Retry-After` says when).",
+        "description": "Over the learner's limits (`rate_limited`, `quota_exceeded` with "
+        "`error.details.resets_at`, `too_many_streams`; nothing was stored, send again), or "
+        "the model endpoint is rate limiting (`llm_rate_limited`). `Retry-After` says when.",
     },
     502: {
         "model": ErrorResponse,
@@ -19,7 +21,11 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
         "(`llm_bad_output`). What the learner sent is kept; `error.details.message_id` "
         "names the answer to retry, where there is one.",
     },
-    503: {"model": ErrorResponse, "description": "No model is configured."},
+    503: {
+        "model": ErrorResponse,
+        "description": "No model is configured (`llm_unavailable`), or the limits store "
+        "does not answer (`limits_unavailable`).",
+    },
     504: {"model": ErrorResponse, "description": "The model did not answer in time."},
 }
 

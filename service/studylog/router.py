@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from service.auth import CurrentLearner
 from service.db import SessionDep
+from service.limits.errors import LIMIT_ERRORS
+from service.limits.service import ModelCallAllowed
 from service.llm.client import LLMDep
 from service.studylog import service
 from service.studylog.schemas import EntryList, EntryOut
@@ -27,7 +29,9 @@ async def get_entry(day: date, learner: CurrentLearner, db: SessionDep) -> Entry
     return EntryOut.of(await service.get_entry(db, learner=learner, day=day))
 
 
-@router.post("/{day}/regenerate")
-async def regenerate(day: date, learner: CurrentLearner, db: SessionDep, llm: LLMDep) -> EntryOut:
+@router.post("/{day}/regenerate", responses=LIMIT_ERRORS)
+async def regenerate(
+    day: date, learner: CurrentLearner, db: SessionDep, llm: LLMDep, _allowed: ModelCallAllowed
+) -> EntryOut:
     """Count the day again and write a new narrative (the old one stays if the model fails)."""
     return EntryOut.of(await service.regenerate(db, llm=llm, learner=learner, day=day))

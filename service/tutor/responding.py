@@ -4,6 +4,9 @@ Failures before the first token come back as an ordinary error response with the
 right status (503, 504, 429, 502). Once a stream has begun, a failure arrives as an
 `error` event. Either way the failed answer is saved and its id is in the error, so
 the client can retry it.
+
+A streamed answer holds one of the learner's stream slots from before the turn is
+stored until the stream has ended, however it ends (done, error, client gone).
 """
 
 from __future__ import annotations
@@ -16,10 +19,15 @@ import anyio
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.types import Receive, Scope, Send
 
 from service.auth import CurrentLearner
+from service.clock import ClockDep
 from service.config import LLMSettings
 from service.db import Database, DatabaseDep, SessionDep
+from service.errors import ErrorResponse
+from service.limits.service import LimitsDep, ModelCallAllowed
+from service.limits.slots import StreamSlot
 from service.llm.client import LLM, LLMDep, TextStream
 from service.llm.errors import MODEL_ERRORS, LLMFailure
 from service.tutor.schemas import MessageEnvelope, MessageOut
@@ -36,12 +44,43 @@ ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
         "({error, message_id}).",
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     },
+    409: {
+        "model": ErrorResponse,
+        "description": "Another message reached the session at the same moment "
+        "(`session_busy`; send again), or a retry of an answer that did not fail "
+        "(`not_retryable`).",
+    },
     **MODEL_ERRORS,
 }
 
 
+def wants_event_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+async def stream_slot(
+    request: Request,
+    limits: LimitsDep,
+    learner: CurrentLearner,
+    clock: ClockDep,
+    _allowed: ModelCallAllowed,
+) -> AsyncIterator[StreamSlot | None]:
+    """A stream slot for an SSE answer, released here unless a response took it over."""
+    if not wants_event_stream(request):
+        yield None
+        return
+    slot = await limits.open_stream(learner=learner, clock=clock)
+    try:
+        yield slot
+    finally:
+        if slot is not None and not slot.handed_off:
+            with anyio.CancelScope(shield=True):
+                await slot.release()
+
+
 class TurnContext:
-    """What every answering endpoint needs: who asks, the database, the model."""
+    """What every answering endpoint needs: who asks, the database, the model, and
+    the limits passed (with a stream slot when the answer is to stream)."""
 
     def __init__(
         self,
@@ -50,26 +89,45 @@ class TurnContext:
         db: SessionDep,
         database: DatabaseDep,
         llm: LLMDep,
+        _allowed: ModelCallAllowed,
+        slot: Annotated[StreamSlot | None, Depends(stream_slot)],
     ) -> None:
         self.request = request
         self.learner = learner
         self.db = db
         self.database = database
         self.llm = llm
+        self.slot = slot
 
     @property
     def settings(self) -> LLMSettings:
         return self.llm.settings
 
     async def answer(self, turn: Turn) -> Response:
-        return await respond(self.request, turn, llm=self.llm, database=self.database)
+        return await respond(
+            self.request, turn, llm=self.llm, database=self.database, slot=self.slot
+        )
 
 
 TurnDep = Annotated[TurnContext, Depends()]
 
 
-def wants_event_stream(request: Request) -> bool:
-    return "text/event-stream" in request.headers.get("accept", "")
+class _SlotHoldingEventStream(EventSourceResponse):
+    """Lets go of the stream slot once the response is over, whatever ended it."""
+
+    def __init__(self, *args: Any, slot: StreamSlot | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slot = slot
+        if slot is not None:
+            slot.handed_off = True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self._slot is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._slot.release()
 
 
 def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
@@ -81,14 +139,23 @@ def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
     return failure
 
 
-async def respond(request: Request, turn: Turn, *, llm: LLM, database: Database) -> Response:
+async def respond(
+    request: Request,
+    turn: Turn,
+    *,
+    llm: LLM,
+    database: Database,
+    slot: StreamSlot | None = None,
+) -> Response:
     try:
         stream = await llm.stream_text(turn.call)
     except LLMFailure as failure:
         await finish(database, turn, text="", failure=failure)
         raise _retryable(failure, turn) from None
     if wants_event_stream(request):
-        return EventSourceResponse(_events(stream, turn, database), ping=_PING_SECONDS)
+        return _SlotHoldingEventStream(
+            _events(stream, turn, database), ping=_PING_SECONDS, slot=slot
+        )
     return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
 
 
