@@ -19,6 +19,7 @@ from service.critiques.router import router as critiques_router
 from service.db import Database
 from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
+from service.inflight import InFlight
 from service.learners.router import router as learners_router
 from service.limits.service import Limits
 from service.llm.client import LLM
@@ -29,6 +30,9 @@ from service.tutor.router import router as tutor_router
 from service.webapp import WebApp
 
 log = logging.getLogger(__name__)
+
+# How long shutdown waits for cancelled answers to be saved: one small write each.
+_SAVE_SECONDS = 5.0
 
 # Every /v1 route may answer with these; documenting them keeps clients honest.
 _COMMON_ERRORS: dict[int | str, dict[str, object]] = {
@@ -53,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            # Answers cut by the shutdown are still saving; the database must outlive them.
+            await app.state.in_flight.settle(at_most=_SAVE_SECONDS)
             await limits.close()
             await llm.close()
             await database.dispose()
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.clock = SystemClock()
+    app.state.in_flight = InFlight()
     app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
     install_error_handlers(app)
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from sqlalchemy.engine import make_url
@@ -108,20 +108,27 @@ def serve(
     else:
         typer.echo(f"Tutor at {url} (API documentation at {url}docs)")
 
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level,
+        "timeout_graceful_shutdown": _request_grace(settings),
+    }
     if reload:
+        reload_dirs = [str(Path(__file__).parent)]
         uvicorn.run(
-            "service.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            reload=True,
-            reload_dirs=[str(Path(__file__).parent)],
-            log_level=settings.log_level,
+            "service.app:create_app", factory=True, reload=True, reload_dirs=reload_dirs, **options
         )
         return
     from service.app import create_app
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    uvicorn.run(create_app(settings), **options)
+
+
+def _request_grace(settings: Settings) -> float:
+    # Streams are cut at the grace period and then saved as `interrupted`; uvicorn
+    # cancels whatever still runs a little later, so those saves are never cut short.
+    return settings.shutdown_grace_seconds + 3
 
 
 @app.command()

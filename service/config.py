@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     # Without Redis the counters live in the process, so each API replica counts alone.
     redis_url: str | None = None
     redis_key_prefix: str = "tutor:"
+    # On SIGTERM, streamed answers get this long to finish before they are cut and saved
+    # as `interrupted`; other requests get a little longer (see `tutor serve`).
+    shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
 
     @field_validator("log_level", mode="before")
     @classmethod

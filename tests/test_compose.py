@@ -318,3 +318,12 @@ def test_dockerfile_keeps_the_data_dir_on_a_volume() -> None:
     )
     volumes = [path for args in arguments(stage, "VOLUME") for path in exec_or_shell(args)]
     assert env["TUTOR_DATA_DIR"] in volumes
+
+
+def test_api_stops_after_its_shutdown_grace_period() -> None:
+    api = service("api")
+    grace = api["stop_grace_period"]
+    assert grace.endswith("s")
+    # Streams get 10 s by default, other requests 3 s more, then the saves: under 20 s.
+    assert float(grace.removesuffix("s")) >= 10 + 3 + 5
+    assert "TUTOR_SHUTDOWN_GRACE_SECONDS" in environment(api)

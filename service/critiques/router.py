@@ -12,6 +12,7 @@ from service.auth import CurrentLearner
 from service.critiques import service
 from service.critiques.schemas import CritiqueOut, CritiqueRequest
 from service.db import SessionDep
+from service.inflight import InFlightDep
 from service.limits.service import ModelCallAllowed
 from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
@@ -32,6 +33,7 @@ async def create_critique(
     db: SessionDep,
     llm: LLMDep,
     _allowed: ModelCallAllowed,
+    _in_flight: InFlightDep,
 ) -> CritiqueOut:
     """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
     critique = await service.start_critique(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import anyio
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from service.llm.errors import LLMFailure
 from service.llm.tokens import PromptTooLong, count_text
 from service.tutor.models import Kind, Message, Role, Status, TutorSession
 from service.tutor.service import get_session
-from service.tutor.turns import SessionBusy, TooManyTokens, append_message
+from service.tutor.turns import Interruption, SessionBusy, TooManyTokens, append_message
 
 # A Feynman explanation is a few paragraphs; an essay would need a different review.
 MAX_EXPLANATION_TOKENS = 4000
@@ -190,6 +191,13 @@ async def run_critique(
         message.error_message = failure.message
         await db.commit()
         failure.details = {**(failure.details or {}), "message_id": str(message.id)}
+        raise
+    except BaseException:
+        # Cancelled (the server stopping): the attempt stays, its critique can be retried.
+        with anyio.CancelScope(shield=True):
+            message.status = Status.failed
+            message.error_code, message.error_message = Interruption.server_stopped.value
+            await db.commit()
         raise
     critique.verdict = draft.verdict
     critique.score = draft.score

@@ -23,15 +23,16 @@ from starlette.types import Receive, Scope, Send
 
 from service.auth import CurrentLearner
 from service.clock import ClockDep
-from service.config import LLMSettings
+from service.config import LLMSettings, Settings
 from service.db import Database, DatabaseDep, SessionDep
 from service.errors import ErrorResponse
+from service.inflight import InFlight, InFlightDep
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.client import LLM, LLMDep, TextStream
 from service.llm.errors import MODEL_ERRORS, LLMFailure
 from service.tutor.schemas import MessageEnvelope, MessageOut
-from service.tutor.turns import Turn, finish
+from service.tutor.turns import Interruption, Turn, finish
 
 # Comments on an idle stream keep proxies from closing it while the model thinks.
 _PING_SECONDS = 15
@@ -90,6 +91,7 @@ class TurnContext:
         database: DatabaseDep,
         llm: LLMDep,
         _allowed: ModelCallAllowed,
+        _in_flight: InFlightDep,
         slot: Annotated[StreamSlot | None, Depends(stream_slot)],
     ) -> None:
         self.request = request
@@ -112,11 +114,25 @@ class TurnContext:
 TurnDep = Annotated[TurnContext, Depends()]
 
 
-class _SlotHoldingEventStream(EventSourceResponse):
-    """Lets go of the stream slot once the response is over, whatever ended it."""
+class _AnswerEventStream(EventSourceResponse):
+    """An answer's events. Lets go of the stream slot once the response is over,
+    whatever ended it. On SIGTERM, sse-starlette would cut every stream at once: here
+    it sets `stopping` and lets the answer run for the grace period, then cuts it."""
 
-    def __init__(self, *args: Any, slot: StreamSlot | None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        events: AsyncIterator[ServerSentEvent],
+        *,
+        slot: StreamSlot | None,
+        stopping: anyio.Event,
+        shutdown_grace_seconds: float,
+    ) -> None:
+        super().__init__(
+            events,
+            ping=_PING_SECONDS,
+            shutdown_event=stopping,
+            shutdown_grace_period=shutdown_grace_seconds,
+        )
         self._slot = slot
         if slot is not None:
             slot.handed_off = True
@@ -153,8 +169,14 @@ async def respond(
         await finish(database, turn, text="", failure=failure)
         raise _retryable(failure, turn) from None
     if wants_event_stream(request):
-        return _SlotHoldingEventStream(
-            _events(stream, turn, database), ping=_PING_SECONDS, slot=slot
+        settings: Settings = request.app.state.settings
+        in_flight: InFlight = request.app.state.in_flight
+        stopping = anyio.Event()
+        return _AnswerEventStream(
+            _events(stream, turn, database, in_flight=in_flight, stopping=stopping),
+            slot=slot,
+            stopping=stopping,
+            shutdown_grace_seconds=settings.shutdown_grace_seconds,
         )
     return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
 
@@ -166,6 +188,10 @@ async def _complete(stream: TextStream, turn: Turn, database: Database) -> Messa
     except LLMFailure as failure:
         await finish(database, turn, text=stream.text, usage=stream.usage, failure=failure)
         raise _retryable(failure, turn) from None
+    except BaseException:
+        # Cancelled: the server is stopping and its grace period is over.
+        await _save_cut(stream, turn, database, Interruption.server_stopped)
+        raise
     message = await finish(
         database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
     )
@@ -173,30 +199,43 @@ async def _complete(stream: TextStream, turn: Turn, database: Database) -> Messa
 
 
 async def _events(
-    stream: TextStream, turn: Turn, database: Database
+    stream: TextStream,
+    turn: Turn,
+    database: Database,
+    *,
+    in_flight: InFlight,
+    stopping: anyio.Event,
 ) -> AsyncIterator[ServerSentEvent]:
     settled = False
-    try:
+    async with in_flight.hold():
         try:
-            async for piece in stream:
-                yield ServerSentEvent(event="delta", data=json.dumps({"text": piece}))
-        except LLMFailure as failure:
-            await finish(database, turn, text=stream.text, usage=stream.usage, failure=failure)
+            try:
+                async for piece in stream:
+                    yield ServerSentEvent(event="delta", data=json.dumps({"text": piece}))
+            except LLMFailure as failure:
+                usage = stream.usage
+                await finish(database, turn, text=stream.text, usage=usage, failure=failure)
+                settled = True
+                failure = _retryable(failure, turn)
+                error = {"code": failure.code, "message": failure.message}
+                payload = {"error": error, "message_id": str(turn.answer_id)}
+                yield ServerSentEvent(event="error", data=json.dumps(payload))
+                return
+            message = await finish(
+                database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
+            )
             settled = True
-            failure = _retryable(failure, turn)
-            error = {"code": failure.code, "message": failure.message}
-            payload = {"error": error, "message_id": str(turn.answer_id)}
-            yield ServerSentEvent(event="error", data=json.dumps(payload))
-            return
-        message = await finish(
-            database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
-        )
-        settled = True
-        envelope = MessageEnvelope(message=MessageOut.of(message))
-        yield ServerSentEvent(event="done", data=envelope.model_dump_json())
-    finally:
-        if not settled:
-            # The client went away mid-answer: stop the model now and keep what it wrote.
-            with anyio.CancelScope(shield=True):
-                await stream.close()
-                await finish(database, turn, text=stream.text, usage=stream.usage, interrupted=True)
+            envelope = MessageEnvelope(message=MessageOut.of(message))
+            yield ServerSentEvent(event="done", data=envelope.model_dump_json())
+        finally:
+            if not settled:
+                # Cut short: the client went away, or the server stopped after its grace.
+                why = Interruption.server_stopped if stopping.is_set() else Interruption.client_gone
+                await _save_cut(stream, turn, database, why)
+
+
+async def _save_cut(stream: TextStream, turn: Turn, database: Database, why: Interruption) -> None:
+    """Stop the model now and keep what it wrote, even while being cancelled."""
+    with anyio.CancelScope(shield=True):
+        await stream.close()
+        await finish(database, turn, text=stream.text, usage=stream.usage, interrupted=why)

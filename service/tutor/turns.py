@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,13 @@ class MessageNotFound(TutorError):
 
     def __init__(self) -> None:
         super().__init__("No such message in this session.")
+
+
+class Interruption(Enum):
+    """Why an answer ended before the model did: (error code, message)."""
+
+    client_gone = ("client_disconnected", "The connection closed before the answer ended.")
+    server_stopped = ("server_stopped", "The server stopped before the answer ended.")
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,7 @@ async def finish(
     truncated: bool = False,
     usage: Usage | None = None,
     failure: LLMFailure | None = None,
-    interrupted: bool = False,
+    interrupted: Interruption | None = None,
 ) -> Message:
     """Record how the answer ended, in a session of its own (the request's may be gone)."""
     async with database.sessionmaker() as db:
@@ -229,14 +237,14 @@ async def finish(
         answer.content = text
         answer.truncated = truncated
         answer.token_count = count_text(text) if text else 0
-        if failure is None and not interrupted:
-            answer.status = Status.complete
-        else:
+        if failure is not None:
             answer.status = Status.interrupted if text else Status.failed
-            answer.error_code = failure.code if failure else "client_disconnected"
-            answer.error_message = (
-                failure.message if failure else "The connection closed before the answer ended."
-            )
+            answer.error_code, answer.error_message = failure.code, failure.message
+        elif interrupted is not None:
+            answer.status = Status.interrupted if text else Status.failed
+            answer.error_code, answer.error_message = interrupted.value
+        else:
+            answer.status = Status.complete
         if usage is not None:
             answer.prompt_tokens = usage.prompt_tokens
             answer.completion_tokens = usage.completion_tokens
