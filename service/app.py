@@ -23,6 +23,9 @@ from service.inflight import InFlight
 from service.learners.router import router as learners_router
 from service.limits.service import Limits
 from service.llm.client import LLM
+from service.metrics.middleware import MetricsMiddleware
+from service.metrics.registry import Metrics
+from service.metrics.router import router as metrics_router
 from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
 from service.studylog.router import router as studylog_router
@@ -48,7 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
-        llm = LLM(settings.llm, database)
+        llm = LLM(settings.llm, database, metrics=app.state.metrics)
         # No connection is made here: a replica may start before Redis does.
         limits = Limits.from_settings(settings)
         app.state.database = database
@@ -72,10 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = SystemClock()
     app.state.in_flight = InFlight()
+    app.state.metrics = Metrics()
     app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
+    # Added last, so outermost: it counts what the other middleware answers too.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
 
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in (
         learners_router,
         sources_router,

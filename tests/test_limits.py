@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -343,21 +342,6 @@ async def test_the_slot_is_released_however_the_stream_ends(
         assert response.status_code in (200, 502), response.text
         assert fake_llm.pending == 0
     assert len(fake_llm.requests) == 3
-
-
-@pytest.fixture
-async def live_url(app: FastAPI) -> AsyncIterator[str]:
-    """The app (lifespan already running) behind uvicorn on a free port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
 
 
 @dataclass

@@ -46,6 +46,7 @@ from service.llm.structured import (
     schema_instruction,
 )
 from service.llm.tokens import ChatMessage, count_chat, count_text
+from service.metrics.registry import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -196,9 +197,12 @@ class TextStream:
 class LLM:
     """The model, as Tutor uses it. Built once per process."""
 
-    def __init__(self, settings: LLMSettings, database: Database) -> None:
+    def __init__(
+        self, settings: LLMSettings, database: Database, *, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
         self._database = database
+        self._metrics = metrics
         self._client: AsyncOpenAI | None = None
         # The response_format the server accepted last, for `structured = auto`.
         self._structured_mode: StructuredMode | None = None
@@ -352,6 +356,16 @@ class LLM:
         outcome: str,
         error: str | None = None,
     ) -> None:
+        if self._metrics is not None:
+            self._metrics.model_call(
+                purpose=call.purpose,
+                model=model,
+                outcome=outcome,
+                prompt_tokens=usage.prompt_tokens if usage else None,
+                completion_tokens=usage.completion_tokens if usage else None,
+                first_token_ms=first_token_ms,
+                duration_ms=duration_ms,
+            )
         # Its own session: the call is logged even when the request's work is rolled back.
         row = LLMCall(
             learner_id=call.learner_id,

@@ -31,6 +31,7 @@ from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.client import LLM, LLMDep, TextStream
 from service.llm.errors import MODEL_ERRORS, LLMFailure
+from service.metrics.registry import Metrics
 from service.tutor.schemas import MessageEnvelope, MessageOut
 from service.tutor.turns import Interruption, Turn, finish
 
@@ -126,6 +127,7 @@ class _AnswerEventStream(EventSourceResponse):
         slot: StreamSlot | None,
         stopping: anyio.Event,
         shutdown_grace_seconds: float,
+        metrics: Metrics,
     ) -> None:
         super().__init__(
             events,
@@ -136,11 +138,14 @@ class _AnswerEventStream(EventSourceResponse):
         self._slot = slot
         if slot is not None:
             slot.handed_off = True
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._metrics.active_streams.inc()
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self._metrics.active_streams.dec()
             if self._slot is not None:
                 with anyio.CancelScope(shield=True):
                     await self._slot.release()
@@ -171,12 +176,17 @@ async def respond(
     if wants_event_stream(request):
         settings: Settings = request.app.state.settings
         in_flight: InFlight = request.app.state.in_flight
+        metrics: Metrics = request.app.state.metrics
         stopping = anyio.Event()
+        events = _events(
+            stream, turn, database, in_flight=in_flight, stopping=stopping, metrics=metrics
+        )
         return _AnswerEventStream(
-            _events(stream, turn, database, in_flight=in_flight, stopping=stopping),
+            events,
             slot=slot,
             stopping=stopping,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
+            metrics=metrics,
         )
     return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
 
@@ -205,6 +215,7 @@ async def _events(
     *,
     in_flight: InFlight,
     stopping: anyio.Event,
+    metrics: Metrics,
 ) -> AsyncIterator[ServerSentEvent]:
     settled = False
     async with in_flight.hold():
@@ -217,6 +228,8 @@ async def _events(
                 await finish(database, turn, text=stream.text, usage=usage, failure=failure)
                 settled = True
                 failure = _retryable(failure, turn)
+                # Under a 200, so the HTTP middleware cannot see it: counted here.
+                metrics.errors.labels(failure.code).inc()
                 error = {"code": failure.code, "message": failure.message}
                 payload = {"error": error, "message_id": str(turn.answer_id)}
                 yield ServerSentEvent(event="error", data=json.dumps(payload))
