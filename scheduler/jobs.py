@@ -20,6 +20,7 @@ from service.clock import Clock
 from service.config import Settings
 from service.db import Database
 from service.learners.models import Learner
+from service.limits.quota import over_quota
 from service.llm.client import LLM
 from service.reminders import service as reminders
 from service.studylog import service as studylog
@@ -62,11 +63,18 @@ async def study_log_job(context: JobContext) -> None:
 
 
 async def _auto_distill(db: AsyncSession, context: JobContext, learner: Learner) -> None:
+    now = context.clock.now()
+    quota = context.settings.daily_token_quota
+    if quota and await over_quota(db, learner=learner, now=now, quota=quota):
+        # Drafts nobody asked for must not spend what is left of the learner's day;
+        # nothing is claimed, so the sessions are distilled after the quota resets.
+        log.info("auto-distillation for %s waits: today's token quota is used", learner.name)
+        return
     await autodistill.run_for_learner(
         db,
         llm=context.llm,
         learner=learner,
-        now=context.clock.now(),
+        now=now,
         idle=timedelta(hours=context.settings.autodistill_idle_hours),
     )
 

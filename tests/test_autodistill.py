@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from fakellm import Failure, FakeLLM, Reply
+from scheduler.jobs import JobContext, auto_distill_job
 from service.cards.autodistill import run_for_learner
 from service.db import utcnow
 from service.learners.models import Learner
@@ -83,3 +85,35 @@ async def test_manual_distillation_counts(
     await api.post(f"/v1/sessions/{session_id}/distill")
     await run(app, learner, hours_later=3)
     assert len(fake_llm.requests) == 2  # nothing new since the learner distilled it
+
+
+@dataclass
+class Clock:
+    moment: datetime
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+async def test_the_job_waits_for_the_next_day_once_the_quota_is_used(
+    app: FastAPI, api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    session_id = (await api.post("/v1/sessions", json={})).json()["id"]
+    fake_llm.script(Reply("Explained.", prompt_tokens=900, completion_tokens=200))
+    await api.post(f"/v1/sessions/{session_id}/explain", json={"passage": "RoPE rotates."})
+    settings = app.state.settings.model_copy(
+        update={"daily_token_quota": 1000, "autodistill_idle_hours": 0.0001}  # idle: 0.36 s
+    )
+    clock = Clock(utcnow() + timedelta(seconds=1))
+    context = JobContext(
+        settings=settings, database=app.state.database, llm=app.state.llm, clock=clock
+    )
+
+    await auto_distill_job(context)  # 1,100 of 1,000 tokens used today
+    assert len(fake_llm.requests) == 1
+    assert await drafts(api) == []
+
+    clock.moment += timedelta(days=1)
+    fake_llm.script(Reply(cards("In RoPE, what is rotated?")))
+    await auto_distill_job(context)
+    assert await drafts(api) == ["In RoPE, what is rotated?"]

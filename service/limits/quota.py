@@ -2,7 +2,8 @@
 
 "Daily" is the learner's day, the one reviews and the study log use: local time in
 their timezone, starting at `day_starts_at_hour`. Every recorded call of the learner
-counts, background jobs included, because they all spend the same model. The check
+counts, background jobs included, because they all spend the same model; the
+scheduler's auto-distillation waits for the next day once the quota is used. The check
 comes before a call, so the call that crosses the quota still finishes; the next is
 refused. A call in flight is not in the log yet and does not count until it ends.
 """
@@ -37,3 +38,11 @@ async def check_quota(db: AsyncSession, *, learner: Learner, now: datetime, quot
     used = await tokens_used(db, learner_id=learner.id, since=start)
     if used >= quota:
         raise QuotaExceeded(used=used, quota=quota, resets_at=end, now=now)
+
+
+async def over_quota(db: AsyncSession, *, learner: Learner, now: datetime, quota: int) -> bool:
+    try:
+        await check_quota(db, learner=learner, now=now, quota=quota)
+    except QuotaExceeded:
+        return True
+    return False
