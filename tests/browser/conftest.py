@@ -104,9 +104,17 @@ def fake_model() -> Iterator[FakeLLM]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, fake_model: FakeLLM) -> Iterator[Server]:
+def server_settings() -> dict[str, str]:
+    """More `TUTOR_*` variables for the module's server; a module overrides this to set them."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, fake_model: FakeLLM, server_settings: dict[str, str]
+) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("tutor-data")
-    env = _environment(data_dir, fake_model)
+    env = _environment(data_dir, fake_model) | server_settings
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port)],

@@ -90,6 +90,10 @@ def test_a_failed_answer_says_why_and_retry_answers_it(
     expect(page.get_by_role("alert").first).to_contain_text("model")
     failed = page.locator("article.tutor[data-status=failed]")
     expect(failed).to_be_visible()
+    # Said once, on the answer, with the button to press: no API directions for the learner.
+    expect(failed.get_by_role("button", name="Retry")).to_be_focused()
+    expect(page.get_by_role("alert")).to_have_count(1)
+    expect(page.locator("#view")).not_to_contain_text("POST /v1")
     # The passage was kept by the server, so nothing the learner wrote is lost.
     expect(page.locator("article.learner[data-kind=passage]")).to_contain_text("KL penalty")
 

@@ -99,6 +99,19 @@ def test_start_a_session_from_a_source(page: Page, server: Server, api: httpx.Cl
     assert session["title"] == "Rotary embeddings"
 
 
+def test_a_source_with_a_title_too_long_for_a_session_still_starts_one(
+    page: Page, server: Server, api: httpx.Client
+) -> None:
+    title = "Scaling laws for neural language models, " * 7  # 287 characters; a session takes 200
+    source = api.post("sources", json={"title": title.strip()}).json()
+    _open_sources(page, server)
+    _source(page, source["title"]).get_by_role("button", name="Start a session").click()
+    expect(page).to_have_url(re.compile(r"#/sessions/[0-9a-f-]+$"))
+    session = api.get(f"sessions/{page.url.rsplit('/', 1)[-1]}").json()
+    assert session["source_id"] == source["id"]
+    assert session["title"] == source["title"][:200]
+
+
 def test_cards_link_filters_the_library_by_source(
     page: Page, server: Server, api: httpx.Client
 ) -> None:

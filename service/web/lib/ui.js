@@ -1,10 +1,17 @@
 // Small pieces every page uses: errors in words, busy buttons, announcements.
 import { ApiError } from "./api.js";
-import { h } from "./dom.js";
+import { formatDateTime, h } from "./dom.js";
 
 /** What went wrong, in words, with the API's code for anyone reporting it. */
 export function errorMessage(error) {
-  if (error instanceof ApiError) return error.message;
+  if (error instanceof ApiError) {
+    // The server names the moment a quota resets in ISO 8601; the learner reads their own clock.
+    const resetsAt = error.details?.resets_at;
+    if (typeof resetsAt === "string" && error.message.includes(resetsAt) && !Number.isNaN(Date.parse(resetsAt))) {
+      return error.message.replace(resetsAt, formatDateTime(resetsAt));
+    }
+    return error.message;
+  }
   return `Something went wrong in this page: ${error?.message ?? error}`;
 }
 

@@ -164,10 +164,12 @@ export async function renderTab(panel, { session, signal }) {
       // The server stores the learner's text before calling the model: a failure with a
       // message id (or a stream cut or stopped after it began) leaves it saved.
       stored = Boolean(error.messageId) || error.name === "AbortError" || error.code === "stream_cut";
-      if (error.name !== "AbortError") alerts.replaceChildren(errorBox(error));
-      else announce("Stopped. What was written so far is kept.");
-      if (stored) await reload({ settle: error.name === "AbortError" });
-      else {
+      if (error.name === "AbortError") announce("Stopped. What was written so far is kept.");
+      if (stored) {
+        await reload({ settle: error.name === "AbortError" });
+        if (error.name !== "AbortError") showFailure(error);
+      } else {
+        alerts.replaceChildren(errorBox(error));
         answer.element.remove();
         for (let index = 0; index < sent.length; index += 1) list.lastElementChild?.remove();
         if (!list.children.length) renderMessages();
@@ -195,15 +197,31 @@ export async function renderTab(panel, { session, signal }) {
     old?.replaceWith(answer.element);
     const controller = new AbortController();
     setStreaming(controller);
+    let failure = null;
     try {
       await api.stream(path, {}, { onDelta: answer.append, signal: controller.signal });
       announce("The answer is complete.");
     } catch (error) {
-      if (error.name !== "AbortError") alerts.replaceChildren(errorBox(error));
+      if (error.name !== "AbortError") failure = error;
     } finally {
       setStreaming(null);
     }
-    if (!signal.aborted) await reload({ settle: true });
+    if (signal.aborted) return;
+    await reload({ settle: true });
+    if (failure) showFailure(failure);
+  }
+
+  /**
+   * A failed answer the server kept shows why, with its Retry button, in the list; the
+   * error's own message would add API directions (POST …/retry) meant for other clients.
+   * Anything else is shown as the API worded it.
+   */
+  function showFailure(error) {
+    const failedAnswer = error.messageId
+      ? list.querySelector(`[data-message-id="${error.messageId}"] button.retry`)
+      : null;
+    if (failedAnswer) failedAnswer.focus();
+    else alerts.replaceChildren(errorBox(error));
   }
 
   // Explain a passage.

@@ -1,8 +1,11 @@
 // Sessions: the list, newest first; start one (optionally about a source); rename; delete.
 import { api, listAll } from "../lib/api.js";
-import { fill, formatDateTime, h, labelled } from "../lib/dom.js";
+import { fill, formatDateTime, h, labelled, uniqueId } from "../lib/dom.js";
 import { navigate } from "../lib/router.js";
-import { announce, errorBox, whileBusy } from "../lib/ui.js";
+import { announce, whileBusy } from "../lib/ui.js";
+
+// A source's title may be longer (300) than a session's, which is named after it.
+const SESSION_TITLE_MAX = 200;
 
 export async function render(view, { signal }) {
   const [sessions, sources] = await Promise.all([
@@ -12,6 +15,7 @@ export async function render(view, { signal }) {
   const sourceTitles = new Map(sources.map((source) => [source.id, source.title]));
   const list = h("ul", { class: "list", "aria-label": "Sessions" });
   const errors = h("div");
+  const listHeading = h("h2", { tabindex: "-1" }, "Your sessions");
 
   function renderList() {
     if (!sessions.length) {
@@ -23,55 +27,86 @@ export async function render(view, { signal }) {
 
   function sessionItem(session) {
     const item = h("li", { class: "item", dataset: { sessionId: session.id } });
-    const showTitle = () =>
+    const slot = h("div"); // this session's errors, next to it rather than at the top
+    const titleOf = () => session.title || "Untitled session";
+    const showTitle = ({ focus = false } = {}) => {
+      const titleId = uniqueId("session");
       fill(
         item,
-        h("h2", {}, h("a", { href: `#/sessions/${session.id}` }, session.title || "Untitled session")),
         h(
-          "p",
-          { class: "meta" },
-          session.source_id ? `${sourceTitles.get(session.source_id) ?? "A source"} · ` : "",
-          `last active ${formatDateTime(session.updated_at)}`,
-        ),
-        h(
-          "div",
-          { class: "actions" },
-          h("button", { type: "button", onclick: showRename }, "Rename"),
-          h("button", { type: "button", class: "danger", onclick: remove }, "Delete"),
+          "article",
+          { "aria-labelledby": titleId },
+          h("h2", { id: titleId }, h("a", { href: `#/sessions/${session.id}` }, titleOf())),
+          h(
+            "p",
+            { class: "meta" },
+            session.source_id ? `${sourceTitles.get(session.source_id) ?? "A source"} · ` : "",
+            `last active ${formatDateTime(session.updated_at)}`,
+          ),
+          h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", "data-action": "rename", onclick: showRename }, "Rename"),
+            h("button", { type: "button", class: "danger", onclick: remove }, "Delete"),
+          ),
+          slot,
         ),
       );
+      if (focus) item.querySelector('[data-action="rename"]').focus();
+    };
     const showRename = () => {
+      slot.replaceChildren();
       const { field, control } = labelled("New title", h("input", { value: session.title ?? "", maxlength: 200, required: true }));
-      const slot = h("div");
+      const formErrors = h("div");
       const save = h("button", { type: "submit", class: "primary" }, "Save");
+      const cancel = () => showTitle({ focus: true });
       const form = h(
         "form",
         {
+          "aria-label": `Rename ${titleOf()}`,
+          onkeydown: (event) => {
+            if (event.key === "Escape") cancel();
+          },
           onsubmit: async (event) => {
             event.preventDefault();
-            const updated = await whileBusy(save, () => api.patch(`sessions/${session.id}`, { title: control.value.trim() }), slot);
+            const newTitle = control.value.trim();
+            if (!newTitle) {
+              formErrors.replaceChildren(h("div", { class: "error", role: "alert" }, h("p", {}, "A title cannot be blank. Cancel keeps the old one.")));
+              control.focus();
+              return;
+            }
+            const updated = await whileBusy(save, () => api.patch(`sessions/${session.id}`, { title: newTitle }), formErrors);
             if (updated) {
               Object.assign(session, updated);
-              showTitle();
-              item.querySelector("a").focus();
+              showTitle({ focus: true });
+              announce(`Renamed to "${titleOf()}".`);
             }
           },
         },
         field,
-        h("div", { class: "actions" }, save, h("button", { type: "button", onclick: () => { showTitle(); item.querySelector("a").focus(); } }, "Cancel")),
-        slot,
+        h("div", { class: "actions" }, save, h("button", { type: "button", onclick: cancel }, "Cancel")),
+        formErrors,
       );
       fill(item, form);
       control.focus();
       control.select();
     };
     const remove = async (event) => {
-      const title = session.title || "Untitled session";
+      const title = titleOf();
       if (!confirm(`Delete "${title}" and its messages? Cards made from it stay.`)) return;
-      const deleted = await whileBusy(event.currentTarget, () => api.delete(`sessions/${session.id}`).then(() => true), errors);
+      // Already gone (deleted in another tab) is what the learner asked for.
+      const alreadyGone = (error) => {
+        if (error.code === "session_not_found") return true;
+        throw error;
+      };
+      const deleted = await whileBusy(event.currentTarget, () => api.delete(`sessions/${session.id}`).then(() => true, alreadyGone), slot);
       if (deleted) {
-        sessions.splice(sessions.indexOf(session), 1);
+        const index = sessions.indexOf(session);
+        sessions.splice(index, 1);
         renderList();
+        // Focus goes where the deleted session was: the next one, else the list's heading.
+        const next = list.children[Math.min(index, sessions.length - 1)];
+        (sessions.length ? next.querySelector("a") : listHeading).focus();
         announce(`Deleted "${title}".`);
       }
     };
@@ -97,7 +132,9 @@ export async function render(view, { signal }) {
       "aria-label": "New session",
       onsubmit: async (event) => {
         event.preventDefault();
-        const body = { title: title.control.value.trim() || null, source_id: source.control.value || null };
+        const sourceId = source.control.value || null;
+        // Named after its source unless the learner names it, as "Start a session" on Sources does.
+        const body = { title: title.control.value.trim() || sourceTitles.get(sourceId)?.slice(0, SESSION_TITLE_MAX) || null, source_id: sourceId };
         const created = await whileBusy(start, () => api.post("sessions", body), errors);
         if (created) navigate(`/sessions/${created.id}`);
       },
@@ -109,5 +146,5 @@ export async function render(view, { signal }) {
   );
 
   renderList();
-  fill(view, h("h1", {}, "Sessions"), form, errors, h("h2", {}, "Your sessions"), list);
+  fill(view, h("h1", {}, "Sessions"), form, errors, listHeading, list);
 }

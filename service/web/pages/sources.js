@@ -21,6 +21,8 @@ const KINDS = [
 ];
 const KIND_LABELS = Object.fromEntries(KINDS.map((k) => [k.value, k.label]));
 const PAGE_SIZE = 50;
+// A source's title may be longer (300) than a session's, which is named after it.
+const SESSION_TITLE_MAX = 200;
 
 function options(choices, selected) {
   return choices.map((choice) => h("option", { value: choice.value, selected: choice.value === selected }, choice.label));
@@ -140,7 +142,7 @@ export async function render(view, { signal }) {
     }
 
     async function startSession(event) {
-      const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: source.title }, { signal }), slot);
+      const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: source.title.slice(0, SESSION_TITLE_MAX) }, { signal }), slot);
       if (session) navigate(`/sessions/${session.id}`);
     }
 
