@@ -25,6 +25,7 @@ from helpers import bearer, error_of, free_port
 from service.app import create_app
 from service.config import Settings
 from service.learners.service import IssuedKey
+from service.limits.errors import TooManyStreams
 from service.llm.models import LLMCall
 from service.reviews.days import day_bounds, learner_day
 
@@ -410,3 +411,8 @@ async def stream_status(http: httpx.AsyncClient, session_id: str) -> int:
         "POST", f"/v1/sessions/{session_id}/explain", json={"passage": PASSAGE}, headers=SSE
     ) as response:
         return response.status_code
+
+
+def test_the_stream_limit_reads_well_for_one_and_for_many() -> None:
+    assert TooManyStreams(limit=1).message.startswith("At most one answer can stream at once.")
+    assert TooManyStreams(limit=3).message.startswith("At most 3 answers can stream at once.")

@@ -38,6 +38,10 @@ def _seconds(count: int) -> str:
     return f"{count} second" if count == 1 else f"{count} seconds"
 
 
+def _answers(count: int) -> str:
+    return "one answer" if count == 1 else f"{count} answers"
+
+
 class RateLimited(TutorError):
     status_code = 429
     code = "rate_limited"
@@ -75,7 +79,7 @@ class TooManyStreams(TutorError):
         # No Retry-After: the slot frees when one of the learner's answers ends, not at a
         # time anyone can know.
         super().__init__(
-            f"At most {limit} answers can stream at once. Wait for one to finish, or ask "
+            f"At most {_answers(limit)} can stream at once. Wait for one to finish, or ask "
             f"for a JSON answer. {_NOTHING_STORED}",
             details={"limit": limit},
         )

@@ -151,9 +151,15 @@ class _AnswerEventStream(EventSourceResponse):
                     await self._slot.release()
 
 
+def _sentence(text: str) -> str:
+    # The model server's own words may end without a full stop; ours follow them.
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
     failure.message = (
-        f"{failure.message} Your message is saved; retry the answer with POST "
+        f"{_sentence(failure.message)} Your message is saved; retry the answer with POST "
         f"/v1/sessions/{turn.session_id}/messages/{turn.answer_id}/retry."
     )
     failure.details = {"message_id": str(turn.answer_id)}
