@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import sqlite3
 import uuid
+import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +14,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Enum, MetaData, event
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,7 +23,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, Uuid
+from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 # Stable constraint names, so Alembic can alter and drop them on every database.
 NAMING_CONVENTION = {
@@ -85,14 +92,71 @@ class CreatedMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+_BUSY_TIMEOUT_SECONDS = 5
+
+
 def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers work while a review is written; foreign keys are off by default.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.close()
+
+
+class _SQLiteWriters:
+    """The writers of one process take turns, first come first served.
+
+    SQLite lets one transaction write at a time. A writer that finds the database locked
+    sleeps and tries again (busy_timeout), up to 100 ms a try, so under concurrent writes
+    most of the time goes to sleeping (and past 5 s a write fails: "database is
+    locked"). Here a connection queues for the process's turn before its first write and
+    gives it back when it returns to the pool, after its commit or rollback: the same
+    span SQLite itself holds its lock, without the polling. Writers in other processes
+    (`tutor scheduler`) still meet busy_timeout.
+    """
+
+    _HOLDS = "tutor.writer_turn"
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
+        self._locks = weakref.WeakKeyDictionary()
+
+    def attach(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", self._give_back)
+        event.listen(engine.sync_engine.pool, "invalidate", self._give_back_invalidated)
+
+    def _before_execute(
+        self, conn: Connection, _c: object, statement: str, parameters: Any, *_: object
+    ) -> None:
+        if self._HOLDS in conn.info or statement.lstrip()[:6].upper() in ("SELECT", "PRAGMA"):
+            return
+        if not in_greenlet():
+            return  # not on the event loop: SQLite's own locking alone
+        lock = self._locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+        try:
+            await_(_acquire(lock))
+        except TimeoutError:
+            locked = sqlite3.OperationalError("database is locked")
+            raise OperationalError(statement, parameters, locked) from None
+        conn.info[self._HOLDS] = lock
+
+    def _give_back(self, _dbapi_connection: object, record: ConnectionPoolEntry) -> None:
+        lock: asyncio.Lock | None = record.info.pop(self._HOLDS, None)
+        if lock is not None:
+            lock.release()
+
+    def _give_back_invalidated(
+        self, dbapi_connection: object, record: ConnectionPoolEntry, _error: object
+    ) -> None:
+        self._give_back(dbapi_connection, record)
+
+
+async def _acquire(lock: asyncio.Lock) -> None:
+    async with asyncio.timeout(_BUSY_TIMEOUT_SECONDS):
+        await lock.acquire()
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -100,10 +164,15 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        # Enough kept connections for many concurrent requests (each streamed answer
+        # opens a few sessions): a connection beyond the pool is opened for one checkout
+        # and closed after it, and opening one costs a thread and four PRAGMAs.
+        engine = create_async_engine(url, pool_size=20, max_overflow=20)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
+        _SQLiteWriters().attach(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # Likewise; a PostgreSQL connection is costlier to open (and to keep, per replica).
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 class Database:
@@ -121,7 +190,9 @@ class Database:
         await self.engine.dispose()
 
 
-def get_database(request: Request) -> Database:
+# Async, like every dependency on a request's path: FastAPI runs a plain `def`
+# dependency in a worker thread, a thread hop per request.
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 

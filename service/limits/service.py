@@ -83,7 +83,7 @@ class Limits:
         await self.store.close()
 
 
-def get_limits(request: Request) -> Limits:
+async def get_limits(request: Request) -> Limits:  # async: no worker thread per request
     limits: Limits = request.app.state.limits
     return limits
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
+from service.cards.models import Card
 from service.db import Base, CreatedMixin, IdMixin
 
 
@@ -47,3 +48,42 @@ class IdempotencyKey(CreatedMixin, Base):
         ForeignKey("reviews.id", ondelete="CASCADE")
     )
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def _queue_index(name: str, *columns: InstrumentedAttribute[Any], where: str) -> Index:
+    """A partial index on cards whose condition reads as SQLAlchemy renders the queue's
+    own (a boolean is 0 or 1 on SQLite), so both planners see that it applies."""
+    return Index(
+        name,
+        *columns,
+        postgresql_where=text(where.format(false="false", true="true")),
+        sqlite_where=text(where.format(false="0", true="1")),
+    )
+
+
+# The review queue's three groups (service/reviews/queue.py), each holding exactly its
+# cards in queue order. They live with the queue that needs them, on the cards table.
+QUEUE_INDEXES = (
+    _queue_index(
+        "ix_cards_queue_due",
+        Card.learner_id,
+        Card.due,
+        Card.easiness,
+        Card.id,
+        where="status = 'active' AND drill IS {false} AND last_reviewed_at IS NOT NULL",
+    ),
+    _queue_index(
+        "ix_cards_queue_new",
+        Card.learner_id,
+        Card.created_at,
+        Card.id,
+        where="status = 'active' AND last_reviewed_at IS NULL",
+    ),
+    _queue_index(
+        "ix_cards_queue_drill",
+        Card.learner_id,
+        Card.last_reviewed_at,
+        Card.id,
+        where="status = 'active' AND drill IS {true}",
+    ),
+)

@@ -1,12 +1,22 @@
-"""Today's review queue: due reviews, then new cards within the daily limit, then drill."""
+"""Today's review queue: due reviews, then new cards within the daily limit, then drill.
+
+The queue is fetched for every review screen, so it costs two statements whatever its
+size (and one for the cards' tags): one counts the groups and the new cards already
+started today, one reads the cards of all three groups. Each group has a partial index
+holding exactly its cards in queue order (QUEUE_INDEXES in models.py), so neither reads a
+card it does not return. Both are built once, with bound parameters: building a
+statement with subqueries costs more than running it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from service.cards.models import Card, CardStatus
 from service.learners.models import Learner
@@ -22,51 +32,75 @@ class Queue:
     cards: list[Card]
 
 
-def _active(learner: Learner) -> Select[Card]:
-    return select(Card).where(Card.learner_id == learner.id, Card.status == CardStatus.active)
+_LEARNER = bindparam("learner_id", type_=Card.learner_id.type)
+_TODAY = bindparam("today", type_=Card.due.type)
+
+# 'active' is rendered into the SQL, not sent as a parameter: PostgreSQL's generic plan
+# for a prepared statement could not tell that the partial indexes apply.
+_ACTIVE_STATUS = bindparam(None, CardStatus.active, type_=Card.status.type, literal_execute=True)
+_ACTIVE = (Card.learner_id == _LEARNER, Card.status == _ACTIVE_STATUS)
+# The three groups, each in queue order: most overdue first, among equals the hardest
+# (lowest easiness); new cards in the order they were made; the drill, longest waiting
+# first. The conditions match the partial indexes (QUEUE_INDEXES) exactly.
+_GROUPS: list[tuple[str, tuple[ColumnElement[bool], ...], tuple[Any, ...]]] = [
+    (
+        "due",
+        (*_ACTIVE, Card.drill.is_(False), Card.last_reviewed_at.is_not(None), Card.due <= _TODAY),
+        (Card.due, Card.easiness, Card.id),
+    ),
+    ("new", (*_ACTIVE, Card.last_reviewed_at.is_(None)), (Card.created_at, Card.id)),
+    ("drill", (*_ACTIVE, Card.drill.is_(True)), (Card.last_reviewed_at, Card.id)),
+]
+
+_COUNTS = select(
+    select(func.count())
+    .where(Card.learner_id == _LEARNER, Card.started_on == _TODAY)
+    .scalar_subquery()
+    .label("started"),
+    *(
+        select(func.count()).where(*where).scalar_subquery().label(name)
+        for name, where, _ in _GROUPS
+    ),
+)
 
 
-def _due(learner: Learner, today: date) -> Select[Card]:
-    return _active(learner).where(
-        Card.drill.is_(False), Card.last_reviewed_at.is_not(None), Card.due <= today
-    )
+def _cards_statement() -> ExecutableReturnsRows:
+    parts = []
+    for position, (name, where, order) in enumerate(_GROUPS):
+        ranked = (
+            select(
+                Card,
+                literal(position).label("queue_group"),
+                func.row_number().over(order_by=order).label("queue_position"),
+            )
+            .where(*where)
+            .order_by(*order)
+            .limit(bindparam(f"{name}_room"))
+            .subquery()
+        )
+        parts.append(select(ranked))
+    combined = union_all(*parts).subquery()
+    ordered = select(combined).order_by(combined.c.queue_group, combined.c.queue_position)
+    return select(Card).from_statement(ordered)
 
 
-def _new(learner: Learner) -> Select[Card]:
-    return _active(learner).where(Card.last_reviewed_at.is_(None))
-
-
-def _drill(learner: Learner) -> Select[Card]:
-    return _active(learner).where(Card.drill.is_(True))
-
-
-async def _count(db: AsyncSession, statement: Select[Card]) -> int:
-    return await db.scalar(select(func.count()).select_from(statement.subquery())) or 0
-
-
-async def new_cards_left(db: AsyncSession, *, learner: Learner, today: date) -> int:
-    started = await db.scalar(
-        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.started_on == today)
-    )
-    return max(0, learner.new_cards_per_day - (started or 0))
+_CARDS = _cards_statement()
 
 
 async def build_queue(db: AsyncSession, *, learner: Learner, now: datetime, limit: int) -> Queue:
     today = learner_day(learner, now)
-    allowance = await new_cards_left(db, learner=learner, today=today)
-    due_count = await _count(db, _due(learner, today))
-    new_count = min(allowance, await _count(db, _new(learner)))
-    drill_count = await _count(db, _drill(learner))
-
-    cards: list[Card] = []
-    groups = [
-        # Most overdue first; among equals the hardest (lowest easiness) first.
-        (_due(learner, today).order_by(Card.due, Card.easiness, Card.id), due_count),
-        (_new(learner).order_by(Card.created_at, Card.id), new_count),
-        (_drill(learner).order_by(Card.last_reviewed_at, Card.id), drill_count),
-    ]
-    for statement, available in groups:
-        room = min(limit - len(cards), available)
-        if room > 0:
-            cards += list(await db.scalars(statement.limit(room)))
-    return Queue(day=today, due=due_count, new=new_count, drill=drill_count, cards=cards)
+    params: dict[str, Any] = {"learner_id": learner.id, "today": today}
+    counts = (await db.execute(_COUNTS, params)).one()
+    available = {
+        "due": counts.due,
+        "new": min(max(0, learner.new_cards_per_day - counts.started), counts.new),
+        "drill": counts.drill,
+    }
+    taken = 0
+    for name, count in available.items():
+        params[f"{name}_room"] = room = min(limit - taken, count)
+        taken += room
+    cards = list(await db.scalars(_CARDS, params)) if taken else []
+    return Queue(
+        day=today, due=available["due"], new=available["new"], drill=available["drill"], cards=cards
+    )

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from service.auth import CurrentLearner
 from service.cards.schemas import CardOut
@@ -28,20 +28,23 @@ from service.reviews.stats import StatsOut, learner_stats
 router = APIRouter(tags=["reviews"])
 
 
-@router.get("/v1/reviews/queue")
+@router.get("/v1/reviews/queue", response_model=QueueOut)
 async def queue(
     learner: CurrentLearner,
     db: SessionDep,
     clock: ClockDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> QueueOut:
+) -> Response:
     """Today's cards: due reviews (most overdue first), new cards, then the drill."""
     built = await build_queue(db, learner=learner, now=clock.now(), limit=limit)
-    return QueueOut(
+    out = QueueOut(
         date=built.day,
         counts=QueueCounts(due=built.due, new=built.new, drill=built.drill),
         cards=[CardOut.of(card) for card in built.cards],
     )
+    # Serialized here, once: returned as a model, it would be validated again (up to
+    # 500 cards) before being serialized.
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 @router.post("/v1/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewResult)

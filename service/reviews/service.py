@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,25 @@ from service.reviews.schemas import ReviewOut, ReviewRequest, ReviewResult, Undo
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 # Clocks drift; an offline client a little ahead is fine, a review from the future is not.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+# Built once, with bound parameters: every grade runs them, and building a statement
+# costs more than running it.
+_CARD_FOR_UPDATE = (
+    select(Card)
+    .where(Card.id == bindparam("card_id"), Card.learner_id == bindparam("learner_id"))
+    .with_for_update()
+)
+# No session objects can stand for a key this old, so none need synchronizing.
+_DELETE_STALE_KEY = (
+    delete(IdempotencyKey)
+    .where(
+        IdempotencyKey.learner_id == bindparam("learner_id"),
+        IdempotencyKey.key == bindparam("key"),
+        IdempotencyKey.created_at < bindparam("before"),
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 class NotDue(Conflict):
@@ -75,9 +94,7 @@ async def grade_card(
             "reviewed_at is more than 5 minutes in the future.",
             details=[{"field": "reviewed_at", "message": "in the future"}],
         )
-    card = await db.scalar(
-        select(Card).where(Card.id == body.card_id, Card.learner_id == learner.id).with_for_update()
-    )
+    card = await db.scalar(_CARD_FOR_UPDATE, {"card_id": body.card_id, "learner_id": learner.id})
     if card is None:
         await get_card(db, learner=learner, card_id=body.card_id)  # raises card_not_found
         raise AssertionError("unreachable")
@@ -146,13 +163,8 @@ async def submit_review(
 
     request_hash = _request_hash(body)
     learner_id = learner.id  # a rollback below expires the learner object
-    await db.execute(
-        delete(IdempotencyKey).where(
-            IdempotencyKey.learner_id == learner.id,
-            IdempotencyKey.key == idempotency_key,
-            IdempotencyKey.created_at < now - IDEMPOTENCY_WINDOW,
-        )
-    )
+    stale = {"learner_id": learner.id, "key": idempotency_key}
+    await db.execute(_DELETE_STALE_KEY, stale | {"before": now - IDEMPOTENCY_WINDOW})
     claim = IdempotencyKey(
         learner_id=learner.id,
         key=idempotency_key,
