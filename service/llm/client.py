@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic
 
+import httpx2
 import openai
 from fastapi import Depends, Request
 from openai import AsyncOpenAI
@@ -25,6 +26,7 @@ from pydantic import BaseModel
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.db import Database
+from service.llm.chunks import ChunkError, read_chunks
 from service.llm.errors import (
     LLMBadOutput,
     LLMError,
@@ -106,6 +108,23 @@ def _elapsed_ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
 
 
+def _stream_failure(exc: Exception, settings: LLMSettings, *, started: bool) -> LLMFailure:
+    """A failure while reading a stream: a timeout, or the answer breaking off."""
+    if isinstance(exc, httpx2.TimeoutException):
+        failure: LLMFailure = LLMTimeout(
+            f"The model stopped sending for {settings.timeout:g} seconds."
+        )
+    elif isinstance(exc, ChunkError):
+        failure = LLMError(str(exc))
+    elif isinstance(exc, httpx2.TransportError):
+        failure = LLMError("The connection to the model endpoint broke.")
+    else:
+        failure = translate_error(exc, settings)
+    if started and not isinstance(failure, LLMTimeout):
+        failure = LLMInterrupted(f"The answer stream broke off: {failure.message}")
+    return failure
+
+
 def translate_error(exc: Exception, settings: LLMSettings) -> LLMFailure:
     """An openai exception as the error Tutor's clients see."""
     if isinstance(exc, LLMFailure):
@@ -142,26 +161,22 @@ class TextStream:
 
     async def __aiter__(self) -> AsyncIterator[str]:
         try:
-            async for chunk in self._upstream:
+            async for chunk in read_chunks(self._upstream.iter_lines()):
                 if chunk.usage is not None:
-                    self._server_usage = Usage(
-                        chunk.usage.prompt_tokens, chunk.usage.completion_tokens, False
-                    )
-                for choice in chunk.choices:
-                    if choice.finish_reason == "length":
-                        self.truncated = True
-                    piece = choice.delta.content if choice.delta else None
-                    if piece:
-                        if self._first_token_ms is None:
-                            self._first_token_ms = _elapsed_ms(self._started)
-                        self.text += piece
-                        yield piece
+                    self._server_usage = Usage(*chunk.usage, estimated=False)
+                if chunk.finish_reason == "length":
+                    self.truncated = True
+                if chunk.text:
+                    if self._first_token_ms is None:
+                        self._first_token_ms = _elapsed_ms(self._started)
+                    self.text += chunk.text
+                    yield chunk.text
         except Exception as exc:
-            failure = translate_error(exc, self._llm.settings)
-            if self.text and not isinstance(failure, LLMTimeout):
-                failure = LLMInterrupted(f"The answer stream broke off: {failure.message}")
+            failure = _stream_failure(exc, self._llm.settings, started=bool(self.text))
             await self._finish(failure.outcome, error=failure.message)
             raise failure from exc
+        finally:
+            await self._upstream.close()
         await self._finish("truncated" if self.truncated else "ok")
 
     @property
@@ -230,13 +245,15 @@ class LLM:
         client, model = self._ready(call.purpose)
         started = time.monotonic()
         try:
-            upstream = await client.chat.completions.create(
+            # The raw response, its chunks parsed in service/llm/chunks.py; entered here
+            # and closed by TextStream (read to the end, failed, or closed early).
+            upstream = await client.chat.completions.with_streaming_response.create(
                 model=model,
                 messages=[m.as_openai() for m in call.messages],
                 max_tokens=self.settings.max_output_tokens,
                 stream=True,
                 stream_options={"include_usage": True},
-            )
+            ).__aenter__()
         except Exception as exc:
             failure = translate_error(exc, self.settings)
             await self._record_failure(call, model, started, failure)
