@@ -47,6 +47,13 @@ CHROMIUM_ARGS = [
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Playwright's sync API keeps an event loop running in its thread while it is open,
+    # and asyncio.run() refuses to start under it (the database fixtures, the CLI). So
+    # it is open for one module at a time, and a module's tests run on one xdist worker
+    # in one go (`--dist loadgroup`), not interleaved with the rest of the suite.
+    for item in items:
+        if "browser" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     if Path(CHROMIUM).exists():
         return
     if os.environ.get("CI"):
@@ -170,13 +177,13 @@ def api(server: Server, learner: Learner) -> Iterator[httpx.Client]:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # see pytest_collection_modifyitems
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")

@@ -81,6 +81,8 @@ def test_edit_a_card_then_suspend_and_unsuspend_it(
     assert api.get(f"cards/{card['id']}").json()["status"] == "suspended"
 
     page.get_by_role("radiogroup", name="Status").get_by_text("Suspended").click()
+    # The list of all cards also had one card: wait for the filtered one.
+    expect(page.get_by_role("list", name="Cards")).not_to_have_attribute("aria-busy", "true")
     expect(_cards(page)).to_have_count(1)
     _cards(page).first.get_by_role("button", name="Unsuspend").click()
     expect(_cards(page).first).to_contain_text("Due")
