@@ -12,7 +12,11 @@ prompt is the same size). The per-learner limits stay on, so their checks are pa
 what is measured, but the rate and the daily quota are raised far above this load.
 
     .venv/bin/python bench/stream_overhead.py [--backends sqlite,postgresql]
-        [--levels 1,10,50,200]
+        [--levels 1,10,50,200] [--arrivals burst|spread]
+
+With `--arrivals burst` (the default) every client starts its stream at the same moment,
+round after round, so the last of 50 waits behind the other 49's set-up; `spread`
+staggers the clients over one stream's length, as learners' requests arrive in use.
 """
 
 from __future__ import annotations
@@ -156,9 +160,18 @@ async def _read_events(response: httpx.Response, started: float) -> Stream:
 
 
 async def run_level(
-    once: StreamOnce, *, concurrency: int, rounds: int, server_pid: int, upstream_pid: int
+    once: StreamOnce,
+    *,
+    concurrency: int,
+    rounds: int,
+    server_pid: int,
+    upstream_pid: int,
+    stagger: float = 0.0,
 ) -> Level:
     async def worker(index: int) -> list[Stream]:
+        # Staggered, the clients start spread over `stagger` seconds and so stay spread:
+        # `concurrency` streams open at any moment, but not all starting at once.
+        await asyncio.sleep(stagger * index / concurrency)
         return [await once(index, round_) for round_ in range(rounds)]
 
     cpu = (time.process_time(), cpu_seconds(server_pid), cpu_seconds(upstream_pid))
@@ -200,6 +213,9 @@ async def measure(
         httpx.AsyncClient(base_url=server.url, limits=limits, timeout=timeout) as tutor,
     ):
         pids = {"server_pid": server.process.pid, "upstream_pid": upstream.pid}
+        # One stream's length: spread over it, arrivals are even, as from many learners.
+        length = (args.first_token_ms + args.tokens * args.token_interval_ms) / 1000
+        stagger = length if args.arrivals == "spread" else 0.0
         warmup = await new_sessions(tutor, keys[0], 5)
         await run_level(direct(model), concurrency=5, rounds=1, **pids)
         await run_level(through_tutor(tutor, keys, [warmup]), concurrency=1, rounds=5, **pids)
@@ -208,10 +224,9 @@ async def measure(
             sessions = await asyncio.gather(
                 *(new_sessions(tutor, keys[i], rounds) for i in range(concurrency))
             )
-            plain = await run_level(direct(model), concurrency=concurrency, rounds=rounds, **pids)
-            served = await run_level(
-                through_tutor(tutor, keys, sessions), concurrency=concurrency, rounds=rounds, **pids
-            )
+            level = {"concurrency": concurrency, "rounds": rounds, "stagger": stagger, **pids}
+            plain = await run_level(direct(model), **level)
+            served = await run_level(through_tutor(tutor, keys, sessions), **level)
             rows.append(row(concurrency, plain, served))
             print(f"  {concurrency} concurrent: done", file=sys.stderr, flush=True)
     return rows
@@ -290,7 +305,7 @@ def bench_backend(
         finally:
             if backend == "postgresql":
                 asyncio.run(drop_postgres(POSTGRES_DATABASE))
-    print(f"\n### Streaming through Tutor on {backend} (times in ms)\n")
+    print(f"\n### Streaming through Tutor on {backend}, {args.arrivals} arrivals (ms)\n")
     print_table(HEADERS, rows)
 
 
@@ -310,6 +325,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--token-interval-ms", type=float, default=20)
     parser.add_argument(
         "--backends", default="sqlite", type=lambda s: s.split(","), help="sqlite,postgresql"
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=["burst", "spread"],
+        default="burst",
+        help="burst: every client starts at once, round after round; spread: the starts "
+        "are spread evenly over one stream's length",
     )
     return parser.parse_args()  # fmt: skip
 

@@ -19,7 +19,7 @@ class SystemClock:
         return utcnow()
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:  # async: no worker thread per request
     clock: Clock = request.app.state.clock
     return clock
 

@@ -407,7 +407,7 @@ class LLM:
             log.exception("could not record an LLM call")
 
 
-def get_llm(request: Request) -> LLM:
+async def get_llm(request: Request) -> LLM:  # async: no worker thread per request
     llm: LLM = request.app.state.llm
     return llm
 
