@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -62,3 +64,18 @@ ANY_TASK_REPLY = json.dumps(
         ],
     }
 )
+
+
+@dataclass
+class FixedClock:
+    """Time that only moves when told to, and by a millisecond per reading, so that
+    things created one after another keep their order (`app.state.clock = ...`)."""
+
+    moment: datetime
+
+    def now(self) -> datetime:
+        self.moment += timedelta(milliseconds=1)
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
 
 from fakellm import Failure, FakeLLM, Reply
+from helpers import FixedClock
 from scheduler.jobs import JobContext, auto_distill_job
 from service.cards.autodistill import run_for_learner
 from service.db import utcnow
@@ -87,14 +87,6 @@ async def test_manual_distillation_counts(
     assert len(fake_llm.requests) == 2  # nothing new since the learner distilled it
 
 
-@dataclass
-class Clock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        return self.moment
-
-
 async def test_the_job_waits_for_the_next_day_once_the_quota_is_used(
     app: FastAPI, api: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:
@@ -104,7 +96,7 @@ async def test_the_job_waits_for_the_next_day_once_the_quota_is_used(
     settings = app.state.settings.model_copy(
         update={"daily_token_quota": 1000, "autodistill_idle_hours": 0.0001}  # idle: 0.36 s
     )
-    clock = Clock(utcnow() + timedelta(seconds=1))
+    clock = FixedClock(utcnow() + timedelta(seconds=1))
     context = JobContext(
         settings=settings, database=app.state.database, llm=app.state.llm, clock=clock
     )

@@ -7,37 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import FakeLLM, Reply
-from helpers import bearer, free_port
+from helpers import bearer
 from service.learners.service import IssuedKey
 from service.llm.models import LLMCall
 from service.tutor.models import Message, Status
 
 LONG_ANSWER = "Rotary embeddings rotate each pair of query and key dimensions. " * 40
-
-
-@pytest.fixture
-async def live_url(app: FastAPI) -> AsyncIterator[str]:
-    """The app (lifespan already running) behind uvicorn on a free port."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn has no "started" event to await
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
 
 
 async def _wait_for_status(session: AsyncSession, message_id: uuid.UUID, status: Status) -> Message:

@@ -12,7 +12,7 @@ import math
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import CutStream, Failure, FakeLLM, Reply
-from helpers import bearer, error_of, free_port
+from helpers import FixedClock, bearer, error_of, free_port
 from service.app import create_app
 from service.config import Settings
 from service.learners.service import IssuedKey
@@ -33,18 +33,6 @@ NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 PASSAGE = "We scale the dot products by 1/sqrt(d_k)."
 SSE = {"Accept": "text/event-stream"}
 LONG_ANSWER = "Rotary embeddings rotate each pair of query and key dimensions. " * 40
-
-
-@dataclass
-class FixedClock:
-    moment: datetime
-
-    def now(self) -> datetime:
-        self.moment += timedelta(milliseconds=1)
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -14,28 +13,13 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from helpers import error_of
+from helpers import FixedClock, error_of
 from service.cards.models import Card
 from service.learners.models import Learner
 from service.reviews.days import learner_day
 from service.reviews.models import Review
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # a Tuesday; the learner is on UTC
-
-
-@dataclass
-class FixedClock:
-    """Time that only moves when told to, and by a millisecond per reading, so that
-    things created one after another keep their order."""
-
-    moment: datetime
-
-    def now(self) -> datetime:
-        self.moment += timedelta(milliseconds=1)
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -120,6 +120,19 @@ def _stream_explain(served: Served, events: list[tuple[str, dict]]) -> threading
     return thread
 
 
+def _in_background(work: Callable[[], None]) -> threading.Thread:
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait_until_asked(fake: FakeLLM) -> None:
+    deadline = time.monotonic() + 10
+    while not fake.requests:
+        assert time.monotonic() < deadline, "the model was never asked"
+        time.sleep(0.02)
+
+
 def _wait_for_first_delta(events: list[tuple[str, dict]]) -> None:
     deadline = time.monotonic() + 10
     while not any(event == "delta" for event, _ in events):
@@ -194,12 +207,8 @@ def test_a_json_answer_still_running_at_the_end_is_saved_as_interrupted(serve) -
             except httpx.TransportError as exc:
                 outcome.append(exc)
 
-        thread = threading.Thread(target=ask, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not fake.requests:
-            assert time.monotonic() < deadline, "the model was never asked"
-            time.sleep(0.02)
+        thread = _in_background(ask)
+        _wait_until_asked(fake)
         time.sleep(0.5)  # a few words in
 
         served.process.send_signal(signal.SIGTERM)
@@ -226,12 +235,8 @@ def test_a_critique_cut_by_the_shutdown_keeps_the_attempt_and_can_be_retried(ser
             with contextlib.suppress(httpx.TransportError):
                 httpx.post(url, json=body, headers=bearer(served.key), timeout=30)
 
-        thread = threading.Thread(target=attempt, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not fake.requests:
-            assert time.monotonic() < deadline, "the model was never asked"
-            time.sleep(0.02)
+        thread = _in_background(attempt)
+        _wait_until_asked(fake)
 
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
