@@ -122,7 +122,7 @@ class _AnswerEventStream(EventSourceResponse):
 
     def __init__(
         self,
-        events: AsyncIterator[ServerSentEvent],
+        events: AsyncIterator[ServerSentEvent | bytes],
         *,
         slot: StreamSlot | None,
         stopping: anyio.Event,
@@ -222,13 +222,13 @@ async def _events(
     in_flight: InFlight,
     stopping: anyio.Event,
     metrics: Metrics,
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[ServerSentEvent | bytes]:
     settled = False
     async with in_flight.hold():
         try:
             try:
                 async for piece in stream:
-                    yield ServerSentEvent(event="delta", data=json.dumps({"text": piece}))
+                    yield _delta(piece)
             except LLMFailure as failure:
                 usage = stream.usage
                 await finish(database, turn, text=stream.text, usage=usage, failure=failure)
@@ -251,6 +251,12 @@ async def _events(
                 # Cut short: the client went away, or the server stopped after its grace.
                 why = Interruption.server_stopped if stopping.is_set() else Interruption.client_gone
                 await _save_cut(stream, turn, database, why)
+
+
+def _delta(piece: str) -> bytes:
+    # One event per token: encoded here, without an event object, as sse-starlette
+    # would (JSON has no line breaks, so the data is one line).
+    return b"event: delta\r\ndata: " + json.dumps({"text": piece}).encode() + b"\r\n\r\n"
 
 
 async def _save_cut(stream: TextStream, turn: Turn, database: Database, why: Interruption) -> None:
