@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from browsing import Server
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from fakellm import FakeLLM, Reply
 
@@ -86,6 +86,35 @@ def test_edit_a_card_then_suspend_and_unsuspend_it(
     expect(_cards(page)).to_have_count(1)
     _cards(page).first.get_by_role("button", name="Unsuspend").click()
     expect(_cards(page).first).to_contain_text("Due")
+    assert api.get(f"cards/{card['id']}").json()["status"] == "active"
+
+
+def test_a_list_that_arrives_after_a_change_does_not_undo_it_on_screen(
+    page: Page, server: Server, api: httpx.Client
+) -> None:
+    card = _card(api, "What is MQA?", "One key/value head")
+    api.patch(f"cards/{card['id']}", json={"status": "suspended"})
+    _open_cards(page, server)
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # the first filtered list waits until the test lets it through
+
+    page.route("**/v1/cards?*status=suspended*", hold)
+
+    page.get_by_role("radiogroup", name="Status").get_by_text("Suspended").click()
+    page.wait_for_function("location.hash.includes('status=suspended')")
+    assert held, "the filtered list was not asked for"
+    stale = held[0].fetch()  # the server's answer while the card is still suspended
+    # The learner acts on the list still on screen, before the filtered one arrives.
+    _card_item(page, "What is MQA?").get_by_role("button", name="Unsuspend").click()
+    expect(_card_item(page, "What is MQA?")).to_contain_text("Due")
+    held[0].fulfill(response=stale)
+
+    expect(page.get_by_text("No cards match these filters.")).to_be_visible()
     assert api.get(f"cards/{card['id']}").json()["status"] == "active"
 
 

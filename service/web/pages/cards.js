@@ -57,6 +57,8 @@ export async function render(view, { query, signal }) {
   let cards = [];
   let cursor = null;
   let loadController = null;
+  // Counts the changes made from this page, so a list fetched before one is fetched again.
+  let changes = 0;
 
   const list = h("ul", { class: "list", "aria-label": "Cards" });
   const summary = h("p", { class: "meta", role: "status" });
@@ -95,9 +97,14 @@ export async function render(view, { query, signal }) {
     listErrors.replaceChildren();
     list.setAttribute("aria-busy", "true");
     const fetchPage = () => api.get(apiPath(), { signal: controller.signal });
+    const changesBefore = changes;
     try {
       const page = more ? await whileBusy(moreButton, fetchPage, listErrors) : await fetchPage();
       if (!page || controller.signal.aborted) return;
+      if (!more && changes !== changesBefore) {
+        load(); // a card changed while this page was on its way: it may show the old card
+        return;
+      }
       cards = more ? [...cards, ...page.items] : page.items;
       cursor = page.next_cursor;
       renderList();
@@ -132,6 +139,7 @@ export async function render(view, { query, signal }) {
   }
 
   function replaceCard(card, updated) {
+    changes += 1;
     cards[cards.indexOf(card)] = updated;
     return updated;
   }
@@ -216,6 +224,7 @@ export async function render(view, { query, signal }) {
       const deleted = await whileBusy(event.currentTarget, () => api.delete(`cards/${card.id}`, { signal }).then(() => true), slot);
       if (!deleted) return;
       const index = cards.indexOf(card);
+      changes += 1;
       cards.splice(index, 1);
       renderList();
       announce("Card deleted.");
