@@ -25,10 +25,6 @@ class InFlight:
         self._settled = asyncio.Event()
         self._settled.set()
 
-    @property
-    def running(self) -> int:
-        return self._running
-
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         self._running += 1
@@ -49,7 +45,8 @@ class InFlight:
 
 
 async def hold_in_flight(request: Request) -> AsyncIterator[None]:
-    """The dependency of routes that call the model: held until the handler is done."""
+    """The dependency of routes that call the model: held until the response has ended
+    (a streamed one too: FastAPI ends `yield` dependencies after the response)."""
     in_flight: InFlight = request.app.state.in_flight
     async with in_flight.hold():
         yield

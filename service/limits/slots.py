@@ -33,8 +33,6 @@ class StreamSlot:
         self._ttl = ttl
         self._heartbeat: asyncio.Task[None] | None = None
         self._released = False
-        # Set once a response owns the slot, so the request's own cleanup leaves it be.
-        self.handed_off = False
 
     async def acquire(self, *, limit: int) -> bool:
         now = self._clock.now().timestamp()

@@ -163,8 +163,8 @@ async def submit_review(
 
     request_hash = _request_hash(body)
     learner_id = learner.id  # a rollback below expires the learner object
-    stale = {"learner_id": learner.id, "key": idempotency_key}
-    await db.execute(_DELETE_STALE_KEY, stale | {"before": now - IDEMPOTENCY_WINDOW})
+    stale = {"learner_id": learner.id, "key": idempotency_key, "before": now - IDEMPOTENCY_WINDOW}
+    await db.execute(_DELETE_STALE_KEY, stale)
     claim = IdempotencyKey(
         learner_id=learner.id,
         key=idempotency_key,

@@ -6,7 +6,9 @@ right status (503, 504, 429, 502). Once a stream has begun, a failure arrives as
 the client can retry it.
 
 A streamed answer holds one of the learner's stream slots from before the turn is
-stored until the stream has ended, however it ends (done, error, client gone).
+stored until the stream has ended, however it ends (done, error, client gone): the
+dependencies with `yield` here end after the response has been sent, FastAPI's
+request scope.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from service.clock import ClockDep
 from service.config import LLMSettings, Settings
 from service.db import Database, DatabaseDep, SessionDep
 from service.errors import ErrorResponse
-from service.inflight import InFlight, InFlightDep
+from service.inflight import InFlightDep
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.client import LLM, LLMDep, TextStream
@@ -67,7 +69,7 @@ async def stream_slot(
     clock: ClockDep,
     _allowed: ModelCallAllowed,
 ) -> AsyncIterator[StreamSlot | None]:
-    """A stream slot for an SSE answer, released here unless a response took it over."""
+    """A stream slot for an SSE answer, held until the response has ended."""
     if not wants_event_stream(request):
         yield None
         return
@@ -75,7 +77,7 @@ async def stream_slot(
     try:
         yield slot
     finally:
-        if slot is not None and not slot.handed_off:
+        if slot is not None:
             with anyio.CancelScope(shield=True):
                 await slot.release()
 
@@ -93,38 +95,34 @@ class TurnContext:
         llm: LLMDep,
         _allowed: ModelCallAllowed,
         _in_flight: InFlightDep,
-        slot: Annotated[StreamSlot | None, Depends(stream_slot)],
+        _slot: Annotated[StreamSlot | None, Depends(stream_slot)],
     ) -> None:
         self.request = request
         self.learner = learner
         self.db = db
         self.database = database
         self.llm = llm
-        self.slot = slot
 
     @property
     def settings(self) -> LLMSettings:
         return self.llm.settings
 
     async def answer(self, turn: Turn) -> Response:
-        return await respond(
-            self.request, turn, llm=self.llm, database=self.database, slot=self.slot
-        )
+        return await respond(self.request, turn, llm=self.llm, database=self.database)
 
 
 TurnDep = Annotated[TurnContext, Depends()]
 
 
 class _AnswerEventStream(EventSourceResponse):
-    """An answer's events. Lets go of the stream slot once the response is over,
-    whatever ended it. On SIGTERM, sse-starlette would cut every stream at once: here
-    it sets `stopping` and lets the answer run for the grace period, then cuts it."""
+    """An answer's events, counted as an active stream. On SIGTERM, sse-starlette would
+    cut every stream at once: here it sets `stopping` and lets the answer run for the
+    grace period, then cuts it."""
 
     def __init__(
         self,
         events: AsyncIterator[ServerSentEvent | bytes],
         *,
-        slot: StreamSlot | None,
         stopping: anyio.Event,
         shutdown_grace_seconds: float,
         metrics: Metrics,
@@ -135,9 +133,6 @@ class _AnswerEventStream(EventSourceResponse):
             shutdown_event=stopping,
             shutdown_grace_period=shutdown_grace_seconds,
         )
-        self._slot = slot
-        if slot is not None:
-            slot.handed_off = True
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -146,9 +141,6 @@ class _AnswerEventStream(EventSourceResponse):
             await super().__call__(scope, receive, send)
         finally:
             self._metrics.active_streams.dec()
-            if self._slot is not None:
-                with anyio.CancelScope(shield=True):
-                    await self._slot.release()
 
 
 def _sentence(text: str) -> str:
@@ -166,14 +158,7 @@ def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
     return failure
 
 
-async def respond(
-    request: Request,
-    turn: Turn,
-    *,
-    llm: LLM,
-    database: Database,
-    slot: StreamSlot | None = None,
-) -> Response:
+async def respond(request: Request, turn: Turn, *, llm: LLM, database: Database) -> Response:
     try:
         stream = await llm.stream_text(turn.call)
     except LLMFailure as failure:
@@ -181,15 +166,10 @@ async def respond(
         raise _retryable(failure, turn) from None
     if wants_event_stream(request):
         settings: Settings = request.app.state.settings
-        in_flight: InFlight = request.app.state.in_flight
         metrics: Metrics = request.app.state.metrics
         stopping = anyio.Event()
-        events = _events(
-            stream, turn, database, in_flight=in_flight, stopping=stopping, metrics=metrics
-        )
         return _AnswerEventStream(
-            events,
-            slot=slot,
+            _events(stream, turn, database, stopping=stopping, metrics=metrics),
             stopping=stopping,
             shutdown_grace_seconds=settings.shutdown_grace_seconds,
             metrics=metrics,
@@ -219,38 +199,36 @@ async def _events(
     turn: Turn,
     database: Database,
     *,
-    in_flight: InFlight,
     stopping: anyio.Event,
     metrics: Metrics,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     settled = False
-    async with in_flight.hold():
+    try:
         try:
-            try:
-                async for piece in stream:
-                    yield _delta(piece)
-            except LLMFailure as failure:
-                usage = stream.usage
-                await finish(database, turn, text=stream.text, usage=usage, failure=failure)
-                settled = True
-                failure = _retryable(failure, turn)
-                # Under a 200, so the HTTP middleware cannot see it: counted here.
-                metrics.errors.labels(failure.code).inc()
-                error = {"code": failure.code, "message": failure.message}
-                payload = {"error": error, "message_id": str(turn.answer_id)}
-                yield ServerSentEvent(event="error", data=json.dumps(payload))
-                return
-            message = await finish(
-                database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
-            )
+            async for piece in stream:
+                yield _delta(piece)
+        except LLMFailure as failure:
+            usage = stream.usage
+            await finish(database, turn, text=stream.text, usage=usage, failure=failure)
             settled = True
-            envelope = MessageEnvelope(message=MessageOut.of(message))
-            yield ServerSentEvent(event="done", data=envelope.model_dump_json())
-        finally:
-            if not settled:
-                # Cut short: the client went away, or the server stopped after its grace.
-                why = Interruption.server_stopped if stopping.is_set() else Interruption.client_gone
-                await _save_cut(stream, turn, database, why)
+            failure = _retryable(failure, turn)
+            # Under a 200, so the HTTP middleware cannot see it: counted here.
+            metrics.errors.labels(failure.code).inc()
+            error = {"code": failure.code, "message": failure.message}
+            payload = {"error": error, "message_id": str(turn.answer_id)}
+            yield ServerSentEvent(event="error", data=json.dumps(payload))
+            return
+        message = await finish(
+            database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
+        )
+        settled = True
+        envelope = MessageEnvelope(message=MessageOut.of(message))
+        yield ServerSentEvent(event="done", data=envelope.model_dump_json())
+    finally:
+        if not settled:
+            # Cut short: the client went away, or the server stopped after its grace.
+            why = Interruption.server_stopped if stopping.is_set() else Interruption.client_gone
+            await _save_cut(stream, turn, database, why)
 
 
 def _delta(piece: str) -> bytes:

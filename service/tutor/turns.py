@@ -237,12 +237,12 @@ async def finish(
         answer.content = text
         answer.truncated = truncated
         answer.token_count = count_text(text) if text else 0
+        ended_early = interrupted.value if interrupted else None
         if failure is not None:
+            ended_early = (failure.code, failure.message)
+        if ended_early:
             answer.status = Status.interrupted if text else Status.failed
-            answer.error_code, answer.error_message = failure.code, failure.message
-        elif interrupted is not None:
-            answer.status = Status.interrupted if text else Status.failed
-            answer.error_code, answer.error_message = interrupted.value
+            answer.error_code, answer.error_message = ended_early
         else:
             answer.status = Status.complete
         if usage is not None:

@@ -135,3 +135,8 @@ export async function listAll(path, { max = 1000, signal } = {}) {
   } while (cursor && items.length < max);
   return items;
 }
+
+/** A session named after its source: a source's title may be longer (300) than a session's (200). */
+export function sessionTitleFrom(sourceTitle) {
+  return sourceTitle.slice(0, 200);
+}

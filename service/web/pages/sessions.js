@@ -1,11 +1,8 @@
 // Sessions: the list, newest first; start one (optionally about a source); rename; delete.
-import { api, listAll } from "../lib/api.js";
+import { api, listAll, sessionTitleFrom } from "../lib/api.js";
 import { fill, formatDateTime, h, labelled, uniqueId } from "../lib/dom.js";
 import { navigate } from "../lib/router.js";
 import { announce, whileBusy } from "../lib/ui.js";
-
-// A source's title may be longer (300) than a session's, which is named after it.
-const SESSION_TITLE_MAX = 200;
 
 export async function render(view, { signal }) {
   const [sessions, sources] = await Promise.all([
@@ -134,7 +131,8 @@ export async function render(view, { signal }) {
         event.preventDefault();
         const sourceId = source.control.value || null;
         // Named after its source unless the learner names it, as "Start a session" on Sources does.
-        const body = { title: title.control.value.trim() || sourceTitles.get(sourceId)?.slice(0, SESSION_TITLE_MAX) || null, source_id: sourceId };
+        const sourceTitle = sourceTitles.get(sourceId);
+        const body = { title: title.control.value.trim() || (sourceTitle ? sessionTitleFrom(sourceTitle) : null), source_id: sourceId };
         const created = await whileBusy(start, () => api.post("sessions", body), errors);
         if (created) navigate(`/sessions/${created.id}`);
       },

@@ -1,5 +1,5 @@
 // The reading queue: papers, videos, posts to read; their status; a session about one.
-import { api } from "../lib/api.js";
+import { api, sessionTitleFrom } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, h, labelled, uniqueId } from "../lib/dom.js";
 import { navigate } from "../lib/router.js";
@@ -21,8 +21,6 @@ const KINDS = [
 ];
 const KIND_LABELS = Object.fromEntries(KINDS.map((k) => [k.value, k.label]));
 const PAGE_SIZE = 50;
-// A source's title may be longer (300) than a session's, which is named after it.
-const SESSION_TITLE_MAX = 200;
 
 function options(choices, selected) {
   return choices.map((choice) => h("option", { value: choice.value, selected: choice.value === selected }, choice.label));
@@ -142,7 +140,7 @@ export async function render(view, { signal }) {
     }
 
     async function startSession(event) {
-      const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: source.title.slice(0, SESSION_TITLE_MAX) }, { signal }), slot);
+      const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: sessionTitleFrom(source.title) }, { signal }), slot);
       if (session) navigate(`/sessions/${session.id}`);
     }
 
