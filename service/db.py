@@ -9,12 +9,13 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Enum, MetaData, event
-from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy import DateTime, Enum, MetaData, Select, Table, event
+from sqlalchemy.engine import Connection, Dialect, ExecutionContext, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -27,6 +28,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator, Uuid
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
+
+from service import sqlite_driver
 
 # Stable constraint names, so Alembic can alter and drop them on every database.
 NAMING_CONVENTION = {
@@ -101,20 +104,35 @@ def _configure_sqlite(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_SECONDS * 1000}")
     cursor.close()
+
+
+_TAKES_WRITER_TURN = "tutor_takes_writer_turn"
+
+
+_Select = TypeVar("_Select", bound=Select[Any])
+
+
+def for_update(select: _Select) -> _Select:
+    """`select` locks the rows it reads until the transaction ends, on both databases.
+
+    SQLite has no row locks and SQLAlchemy leaves FOR UPDATE out there; the read takes
+    the writer's turn instead (see _SQLiteWriters), so within a process no other write
+    comes between it and the writes that follow.
+    """
+    return select.with_for_update().execution_options(**{_TAKES_WRITER_TURN: True})
 
 
 class _SQLiteWriters:
     """The writers of one process take turns, first come first served.
 
     SQLite lets one transaction write at a time. A writer that finds the database locked
-    sleeps and tries again (busy_timeout), up to 100 ms a try, so under concurrent writes
-    most of the time goes to sleeping (and past 5 s a write fails: "database is
-    locked"). Here a connection queues for the process's turn before its first write and
-    gives it back when it returns to the pool, after its commit or rollback: the same
-    span SQLite itself holds its lock, without the polling. Writers in other processes
-    (`tutor scheduler`) still meet busy_timeout.
+    sleeps and tries again (`service.sqlite_driver`), up to 100 ms a try, so under
+    concurrent writes most of the time would go to sleeping (and past 5 s a write fails:
+    "database is locked"). Here a connection queues for the process's turn before its
+    first write and gives it back when it returns to the pool, after its commit or
+    rollback: the same span SQLite itself holds its lock, without the polling. Writers
+    in other processes (`tutor scheduler`) are still waited for by polling.
     """
 
     _HOLDS = "tutor.writer_turn"
@@ -129,9 +147,18 @@ class _SQLiteWriters:
         event.listen(engine.sync_engine.pool, "invalidate", self._give_back_invalidated)
 
     def _before_execute(
-        self, conn: Connection, _c: object, statement: str, parameters: Any, *_: object
+        self,
+        conn: Connection,
+        _cursor: object,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        _executemany: bool,
     ) -> None:
-        if self._HOLDS in conn.info or statement.lstrip()[:6].upper() in ("SELECT", "PRAGMA"):
+        if self._HOLDS in conn.info:
+            return
+        reads = statement.lstrip()[:6].upper() in ("SELECT", "PRAGMA")
+        if reads and not (context and context.execution_options.get(_TAKES_WRITER_TURN)):
             return
         if not in_greenlet():
             return  # not on the event loop: SQLite's own locking alone
@@ -166,13 +193,23 @@ def create_engine(url: str) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Enough kept connections for many concurrent requests (each streamed answer
         # opens a few sessions): a connection beyond the pool is opened for one checkout
-        # and closed after it, and opening one costs a thread and four PRAGMAs.
-        engine = create_async_engine(url, pool_size=20, max_overflow=20)
+        # and closed after it, and opening one costs a file open and four PRAGMAs.
+        # Connections come from service.sqlite_driver, given what aiosqlite would be.
+        args, options = parsed.get_dialect()().create_connect_args(parsed)
+        connect = partial(
+            sqlite_driver.connect, *args, busy_timeout=_BUSY_TIMEOUT_SECONDS, **options
+        )
+        engine = create_async_engine(url, pool_size=20, max_overflow=20, async_creator=connect)
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         _SQLiteWriters().attach(engine)
         return engine
     # Likewise; a PostgreSQL connection is costlier to open (and to keep, per replica).
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's table, for Core statements."""
+    return model.metadata.tables[model.__tablename__]
 
 
 class Database:

@@ -21,6 +21,7 @@ delimiters instead; everything else (parser, allow-lists) is the same.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Literal
@@ -48,7 +49,22 @@ def render_markdown(text: str, *, math: MathOutput = "mathml") -> str:
 
     `math="anki"` writes formulas as `\\(…\\)` / `\\[…\\]` for Anki's MathJax.
     """
+    if len(text) <= _REMEMBERED_LENGTH:
+        return _render_remembered(text, math)
+    return _render(text, math)
+
+
+# The same cards are shown again and again (the queue, every grade's answer, the cards
+# page), and rendering one costs more than the rest of the request that shows it. Short
+# texts only, so the memory stays small (about 2,048 × 10 KB at most).
+_REMEMBERED_LENGTH = 2000
+
+
+def _render(text: str, math: MathOutput) -> str:
     return _CLEANER.clean(_MARKDOWN.render(text, {_MATH_OUTPUT: math}))
+
+
+_render_remembered = functools.lru_cache(maxsize=2048)(_render)
 
 
 # --- math -----------------------------------------------------------------------------

@@ -5,17 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import sm2
-from service.cards.models import Card, CardStatus
+from service.cards.models import Card, CardStatus, CardTag
 from service.cards.schemas import CardOut
-from service.cards.service import get_card
+from service.cards.service import CardNotFound, get_card
+from service.db import Base, for_update, table_of, utcnow
 from service.errors import Conflict, InvalidRequest, NotFound
 from service.learners.models import Learner
 from service.reviews.days import learner_day
@@ -28,22 +30,65 @@ IDEMPOTENCY_WINDOW = timedelta(hours=24)
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
-# Built once, with bound parameters: every grade runs them, and building a statement
-# costs more than running it.
-_CARD_FOR_UPDATE = (
-    select(Card)
-    .where(Card.id == bindparam("card_id"), Card.learner_id == bindparam("learner_id"))
-    .with_for_update()
-)
-# No session objects can stand for a key this old, so none need synchronizing.
-_DELETE_STALE_KEY = (
-    delete(IdempotencyKey)
-    .where(
-        IdempotencyKey.learner_id == bindparam("learner_id"),
-        IdempotencyKey.key == bindparam("key"),
-        IdempotencyKey.created_at < bindparam("before"),
+# Grading runs Core statements on the tables, built once: the ORM's handling of a
+# statement (and of a flush) costs more than running it, several times over, and every
+# grade runs these. The card and review objects are built from the rows, never added.
+_CARDS = table_of(Card)
+_CARD_FOR_UPDATE = for_update(
+    select(_CARDS).where(
+        _CARDS.c.id == bindparam("card_id"), _CARDS.c.learner_id == bindparam("learner_id")
     )
-    .execution_options(synchronize_session=False)
+)
+_CARD_TAGS = select(CardTag.tag).where(CardTag.card_id == bindparam("card_id"))
+# What a review changes on its card (see schedule.py), and when.
+_SCHEDULE = (
+    "repetitions",
+    "easiness",
+    "interval",
+    "due",
+    "drill",
+    "lapses",
+    "last_reviewed_at",
+    "started_on",
+    "activated_on",
+    "updated_at",
+)
+_UPDATE_SCHEDULE = (
+    update(_CARDS)
+    .where(_CARDS.c.id == bindparam("card_id"))
+    .values({column: bindparam(column) for column in _SCHEDULE})
+)
+_KEYS = table_of(IdempotencyKey)
+_REVIEWS = table_of(Review)
+
+
+def _claim_key(insert: Callable[[Table], Any]) -> Any:
+    """Take the key, or take it over once older than the window: one row either way."""
+    columns = {
+        "learner_id": bindparam("learner_id"),
+        "key": bindparam("key"),
+        "request_hash": bindparam("request_hash"),
+        "response": {},
+        "review_id": None,
+        "created_at": bindparam("created_at"),
+    }
+    claim = insert(_KEYS).values(id=bindparam("id"), **columns)
+    return claim.on_conflict_do_update(
+        index_elements=[_KEYS.c.learner_id, _KEYS.c.key],
+        set_={"id": claim.excluded.id, **columns},
+        where=_KEYS.c.created_at < bindparam("before"),
+    ).returning(_KEYS.c.id)
+
+
+# Core statements on the tables, not the mapped classes: these rows have no objects in
+# the session, and the ORM's handling of a statement costs more than running it.
+# A key in use within the window is left as it is: no row is returned, and the request
+# replays it. PostgreSQL first waits for a transaction that holds the same key.
+_CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
+_STORE_RESPONSE = (
+    update(_KEYS)
+    .where(_KEYS.c.learner_id == bindparam("of_learner"), _KEYS.c.key == bindparam("of_key"))
+    .values(review_id=bindparam("graded"), response=bindparam("answer"))
 )
 
 
@@ -87,17 +132,22 @@ def _request_hash(body: ReviewRequest) -> str:
 async def grade_card(
     db: AsyncSession, *, learner: Learner, body: ReviewRequest, now: datetime
 ) -> tuple[Card, Review]:
-    """Apply one grade with SM-2 (not committed). The card row is locked meanwhile."""
+    """Apply one grade with SM-2 (not committed). The card row is locked meanwhile.
+
+    The card and the review returned are not in the session: they are what was written.
+    """
     reviewed_at = body.reviewed_at or now
     if reviewed_at > now + FUTURE_TOLERANCE:
         raise ReviewInFuture(
             "reviewed_at is more than 5 minutes in the future.",
             details=[{"field": "reviewed_at", "message": "in the future"}],
         )
-    card = await db.scalar(_CARD_FOR_UPDATE, {"card_id": body.card_id, "learner_id": learner.id})
-    if card is None:
-        await get_card(db, learner=learner, card_id=body.card_id)  # raises card_not_found
-        raise AssertionError("unreachable")
+    connection = await db.connection()
+    ids = {"card_id": body.card_id, "learner_id": learner.id}
+    row = (await connection.execute(_CARD_FOR_UPDATE, ids)).first()
+    if row is None:
+        raise CardNotFound()
+    card = Card(**row._mapping)
     if card.status is not CardStatus.active:
         raise NotReviewable(f"Only active cards are reviewed; this one is {card.status.value}.")
     today = learner_day(learner, reviewed_at)
@@ -112,6 +162,8 @@ async def grade_card(
         card.lapses += 1
     card.last_reviewed_at = reviewed_at
     card.started_on = card.started_on or today
+    card.updated_at = utcnow()
+    await connection.execute(_UPDATE_SCHEDULE, _schedule_of(card))
     review = Review(
         id=uuid.uuid4(),
         card_id=card.id,
@@ -123,9 +175,20 @@ async def grade_card(
         drill=state.drill,
         before=before,
         after=snapshot(card),
+        created_at=card.updated_at,
     )
-    db.add(review)
+    await connection.execute(insert(_REVIEWS), _columns_of(review, _REVIEWS))
+    tags = await connection.scalars(_CARD_TAGS, {"card_id": card.id})
+    card.tag_rows = [CardTag(card_id=card.id, tag=tag) for tag in tags]
     return card, review
+
+
+def _schedule_of(card: Card) -> dict[str, Any]:
+    return {"card_id": card.id} | {column: getattr(card, column) for column in _SCHEDULE}
+
+
+def _columns_of(instance: Base, table: Table) -> dict[str, Any]:
+    return {column.key: getattr(instance, column.key) for column in table.columns}
 
 
 async def _replay(
@@ -153,8 +216,9 @@ async def submit_review(
 ) -> dict[str, Any]:
     """Grade once per Idempotency-Key: a retry gets the first answer, never a second grade.
 
-    The key row is inserted first, so a second request with the same key waits on the
-    unique index until the first commits, then fails its insert and replays the answer.
+    The key row is claimed first, so a second request with the same key waits until the
+    first commits (on the unique index in PostgreSQL, for the writer's turn in SQLite),
+    then finds the key taken and replays the answer.
     """
     if idempotency_key is None:
         card, review = await grade_card(db, learner=learner, body=body, now=now)
@@ -162,29 +226,23 @@ async def submit_review(
         return _result(card, review)
 
     request_hash = _request_hash(body)
-    learner_id = learner.id  # a rollback below expires the learner object
-    stale = {"learner_id": learner.id, "key": idempotency_key, "before": now - IDEMPOTENCY_WINDOW}
-    await db.execute(_DELETE_STALE_KEY, stale)
-    claim = IdempotencyKey(
-        learner_id=learner.id,
-        key=idempotency_key,
-        request_hash=request_hash,
-        response={},
-        created_at=now,
-    )
-    db.add(claim)
-    try:
-        await db.flush()
-    except IntegrityError:
-        await db.rollback()
+    claim = {
+        "id": uuid.uuid4(),
+        "learner_id": learner.id,
+        "key": idempotency_key,
+        "request_hash": request_hash,
+        "created_at": now,
+        "before": now - IDEMPOTENCY_WINDOW,
+    }
+    claimed = await db.execute(_CLAIM_KEY[db.get_bind().dialect.name], claim)
+    if claimed.first() is None:
         return await _replay(
-            db, learner_id=learner_id, key=idempotency_key, request_hash=request_hash
+            db, learner_id=learner.id, key=idempotency_key, request_hash=request_hash
         )
     card, review = await grade_card(db, learner=learner, body=body, now=now)
-    await db.flush()
     response = _result(card, review)
-    claim.review_id = review.id
-    claim.response = response
+    stored = {"of_learner": learner.id, "of_key": idempotency_key}
+    await db.execute(_STORE_RESPONSE, stored | {"graded": review.id, "answer": response})
     await db.commit()
     return response
 
