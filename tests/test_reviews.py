@@ -259,6 +259,39 @@ async def test_racing_identical_submissions_apply_once(
     assert await count_reviews(session) == 1
 
 
+async def test_racing_grades_of_one_card_without_a_key_apply_once(
+    api: httpx.AsyncClient, clock: FixedClock, session: AsyncSession
+) -> None:
+    # The card is read for update: the second grade sees the first one's schedule. The
+    # grades arrive while another writer holds the database, so all of them have read
+    # the card before any can write, unless the read itself waits its turn.
+    card = await add_card(api, "What does GAE trade off?")
+    await session.execute(update(Learner).values(name=Learner.name))
+    grading = asyncio.gather(*(grade(api, card["id"], 5) for _ in range(4)))
+    await asyncio.sleep(0.2)
+    await session.commit()
+    responses = await grading
+    codes = sorted(response.status_code for response in responses)
+    assert codes == [201, 409, 409, 409]
+    assert {error_of(r)["code"] for r in responses if r.status_code == 409} == {"not_due"}
+    assert await count_reviews(session) == 1
+
+
+async def test_the_graded_card_is_answered_as_it_is_stored(
+    api: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    card = await add_card(
+        api, "Why does $\\sqrt{d_k}$ scale the logits?", tags=["attention", "math"]
+    )
+    clock.advance(minutes=5)
+    graded = (await grade(api, card["id"], 2, duration_ms=900)).json()
+    stored = (await api.get(f"/v1/cards/{card['id']}")).json()
+    assert graded["card"] == stored
+    assert stored["tags"] == ["attention", "math"]
+    assert stored["updated_at"] > card["updated_at"]
+    assert graded["review"] == (await api.get(f"/v1/cards/{card['id']}/reviews")).json()["items"][0]
+
+
 async def test_undo_restores_the_card(api: httpx.AsyncClient, clock: FixedClock) -> None:
     nothing = await api.post("/v1/reviews/undo")
     assert nothing.status_code == 404

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,12 +34,17 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # statement (and of a flush) costs more than running it, several times over, and every
 # grade runs these. The card and review objects are built from the rows, never added.
 _CARDS = table_of(Card)
+# Tags hold no whitespace (cards/schemas.py), so a control character can join them.
+_TAG_SEPARATOR = "\x1f"
 _CARD_FOR_UPDATE = for_update(
-    select(_CARDS).where(
-        _CARDS.c.id == bindparam("card_id"), _CARDS.c.learner_id == bindparam("learner_id")
-    )
+    select(
+        _CARDS,
+        select(func.aggregate_strings(CardTag.tag, _TAG_SEPARATOR))
+        .where(CardTag.card_id == _CARDS.c.id)
+        .scalar_subquery()
+        .label("joined_tags"),
+    ).where(_CARDS.c.id == bindparam("card_id"), _CARDS.c.learner_id == bindparam("learner_id"))
 )
-_CARD_TAGS = select(CardTag.tag).where(CardTag.card_id == bindparam("card_id"))
 # What a review changes on its card (see schedule.py), and when.
 _SCHEDULE = (
     "repetitions",
@@ -147,7 +152,10 @@ async def grade_card(
     row = (await connection.execute(_CARD_FOR_UPDATE, ids)).first()
     if row is None:
         raise CardNotFound()
-    card = Card(**row._mapping)
+    *columns, joined_tags = row
+    card = Card(**dict(zip(_CARDS.columns.keys(), columns, strict=True)))
+    tags = joined_tags.split(_TAG_SEPARATOR) if joined_tags else []
+    card.tag_rows = [CardTag(card_id=card.id, tag=tag) for tag in tags]
     if card.status is not CardStatus.active:
         raise NotReviewable(f"Only active cards are reviewed; this one is {card.status.value}.")
     today = learner_day(learner, reviewed_at)
@@ -178,8 +186,6 @@ async def grade_card(
         created_at=card.updated_at,
     )
     await connection.execute(insert(_REVIEWS), _columns_of(review, _REVIEWS))
-    tags = await connection.scalars(_CARD_TAGS, {"card_id": card.id})
-    card.tag_rows = [CardTag(card_id=card.id, tag=tag) for tag in tags]
     return card, review
 
 
