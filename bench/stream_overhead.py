@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,9 @@ async def measure(
             served = await run_level(through_tutor(tutor, keys, sessions), **level)
             rows.append(row(concurrency, plain, served))
             print(f"  {concurrency} concurrent: done", file=sys.stderr, flush=True)
+            for way, level_run in (("direct", plain), ("tutor", served)):
+                for error, count in Counter(s.error for s in level_run.streams if s.error).items():
+                    print(f"    {way} error x{count}: {error}", file=sys.stderr, flush=True)
     return rows
 
 
@@ -244,6 +248,7 @@ def row(concurrency: int, plain: Level, served: Level) -> list[object]:
         f"{plain.errors}/{served.errors}",
         f"{plain.client_cpu:.0%}/{served.client_cpu:.0%}",
         f"{served.server_cpu:.0%}",
+        ms(served.server_cpu * served.wall / len(served.streams)),
         f"{max(plain.upstream_cpu, served.upstream_cpu):.0%}",
     ]  # fmt: skip
 
@@ -251,7 +256,7 @@ def row(concurrency: int, plain: Level, served: Level) -> list[object]:
 HEADERS = [
     "streams", "n", "direct p50", "direct p99", "tutor p50", "tutor p99", "added p50",
     "added p99", "direct tok/s", "tutor tok/s", "ratio", "errors d/t", "client CPU d/t",
-    "server CPU", "upstream CPU",
+    "server CPU", "CPU ms/stream", "upstream CPU",
 ]  # fmt: skip
 
 

@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(settings.database)
         llm = LLM(settings.llm, database, metrics=app.state.metrics)
+        llm.warm_up()
         # No connection is made here: a replica may start before Redis does.
         limits = Limits.from_settings(settings)
         app.state.database = database

@@ -10,13 +10,18 @@ import pytest
 from service.llm.chunks import Chunk, ChunkError, read_chunks
 
 
-async def lines_of(text: str) -> AsyncIterator[str]:
-    for line in text.split("\n"):
-        yield line
+async def reads_of(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+async def chunks_of(*parts: bytes) -> list[Chunk]:
+    return [chunk async for chunk in read_chunks(reads_of(*parts))]
 
 
 async def chunks(text: str) -> list[Chunk]:
-    return [chunk async for chunk in read_chunks(lines_of(text))]
+    """Each line in a network read of its own: no two events arrive together."""
+    return await chunks_of(*(line.encode() for line in text.splitlines(keepends=True)))
 
 
 def event(data: object) -> str:
@@ -80,3 +85,35 @@ async def test_a_stream_without_done_ends_with_its_last_event() -> None:
 async def test_what_is_not_a_chunk_is_an_error(data: str, message: str) -> None:
     with pytest.raises(ChunkError, match=message):
         await chunks(event(delta("ok")) + f"data: {data}\n\n")
+
+
+async def test_events_that_arrive_together_are_one_chunk() -> None:
+    usage = {"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 3}}
+    together = (event(delta("Soft")) + event(delta("max"))).encode()
+    ending = (event(delta(" is", "stop")) + event(usage) + "data: [DONE]\n\n").encode()
+    assert await chunks_of(together, ending) == [
+        Chunk("Softmax", None, None),
+        Chunk(" is", "stop", (12, 3)),
+    ]
+
+
+async def test_a_read_may_end_anywhere_even_inside_a_character_or_a_crlf() -> None:
+    wire = (event(delta("θ → 2π")) + event(delta("!"))).replace("\n", "\r\n").encode()
+    for cut in range(1, len(wire)):
+        pieces = await chunks_of(wire[:cut], wire[cut:])
+        assert "".join(piece.text for piece in pieces) == "θ → 2π!", cut
+
+
+async def test_cr_and_lf_alone_end_lines_but_unicode_line_separators_do_not() -> None:
+    text = "one\u2028two"  # JSON may carry U+2028 unescaped
+    wire = "data: " + json.dumps(delta(text), ensure_ascii=False) + "\r\r"
+    wire += "data: " + json.dumps(delta("!")) + "\n\n"
+    assert await chunks_of(wire.encode()) == [Chunk(text + "!", None, None)]
+
+
+async def test_the_text_before_an_error_in_the_same_read_is_kept() -> None:
+    failing = event(delta("partial")) + event({"error": {"message": "overloaded"}})
+    reader = read_chunks(reads_of(failing.encode()))
+    assert await anext(reader) == Chunk("partial", None, None)
+    with pytest.raises(ChunkError, match="overloaded"):
+        await anext(reader)

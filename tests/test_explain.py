@@ -380,6 +380,18 @@ async def test_streaming_sends_deltas_then_the_message(
     assert "<math" in done["html"]
 
 
+async def test_streamed_answers_reuse_the_connection_to_the_model(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    # Read to the end of the body after [DONE]: a response left unread closes its
+    # connection, and every answer would wait for a new one.
+    fake_llm.script(*(Reply(EXPLANATION, chunk_size=5) for _ in range(3)))
+    for _ in range(3):
+        response = await explain_streaming(api, await new_session(api))
+        assert sse_events(response.text)[-1][0] == "done"
+    assert fake_llm.connections == 1
+
+
 async def explain_streaming(api: httpx.AsyncClient, session_id: str) -> httpx.Response:
     return await api.post(
         f"/v1/sessions/{session_id}/explain",

@@ -8,7 +8,11 @@ is read here: server-sent events whose `data` is a JSON chunk, ending with `[DON
 
 from __future__ import annotations
 
+import asyncio
+import codecs
+import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,27 +30,108 @@ class Chunk:
     usage: tuple[int, int] | None
 
 
-async def read_chunks(lines: AsyncIterator[str]) -> AsyncIterator[Chunk]:
-    async for data in _event_data(lines):
-        if data.startswith("[DONE]"):
+# SSE ends a line with CRLF, LF or CR. Not str.splitlines: it also breaks on characters
+# such as U+2028, which JSON may carry inside a string.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+# A server that keeps the body open after `[DONE]` is not waited for longer than this.
+_AFTER_DONE_SECONDS = 0.5
+
+
+async def read_chunks(reads: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
+    """The chunks of the stream, those that arrived in the same network read as one.
+
+    A busy server falls behind and finds several tokens waiting at once; relaying them
+    as one piece costs one event instead of one per token, and the learner sees the same
+    text. An error in the stream is raised after the text that came before it.
+    """
+    events_per_read = _events_per_read(reads)
+    async for events in events_per_read:
+        arrived, failure, done = _parse_all(events)
+        if arrived:
+            yield merge(arrived)
+        if failure is not None:
+            raise failure
+        if done:
+            await _read_to_the_end(events_per_read)
             return
-        yield parse_chunk(data)
 
 
-async def _event_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The `data` of each event; an event's data lines are joined, as SSE defines."""
-    data: list[str] = []
-    async for line in lines:
+async def _read_to_the_end(rest: AsyncIterator[object]) -> None:
+    """Read what follows `[DONE]` (the end of the body, at once from any real server):
+    a connection whose response was not read to the end is closed, not used again, and
+    the next answer would wait for a new one."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_AFTER_DONE_SECONDS):
+            async for _ in rest:
+                pass
+
+
+async def _events_per_read(reads: AsyncIterator[bytes]) -> AsyncIterator[list[str]]:
+    lines = _Lines()
+    async for read in reads:
+        yield lines.feed(read)
+    yield lines.end()
+
+
+def _parse_all(events: list[str]) -> tuple[list[Chunk], ChunkError | None, bool]:
+    """The chunks of these events up to `[DONE]` or a bad one; the error; whether done."""
+    chunks: list[Chunk] = []
+    for data in events:
+        if data.startswith("[DONE]"):
+            return chunks, None, True
+        try:
+            chunks.append(parse_chunk(data))
+        except ChunkError as error:
+            return chunks, error, False
+    return chunks, None, False
+
+
+def merge(chunks: list[Chunk]) -> Chunk:
+    finish_reasons = [c.finish_reason for c in chunks if c.finish_reason is not None]
+    usages = [c.usage for c in chunks if c.usage is not None]
+    return Chunk(
+        "".join(c.text for c in chunks),
+        finish_reasons[-1] if finish_reasons else None,
+        usages[-1] if usages else None,
+    )
+
+
+class _Lines:
+    """Bytes in, the `data` of each complete event out; data lines joined, as SSE says."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._partial = ""  # a line not ended yet
+        self._data: list[str] = []
+
+    def feed(self, read: bytes) -> list[str]:
+        text = self._partial + self._decoder.decode(read)
+        # A CR at the very end may be the first half of a CRLF: wait for the next read.
+        carried = "\r" if text.endswith("\r") else ""
+        *ended, partial = _LINE_END.split(text[: len(text) - len(carried)])
+        self._partial = partial + carried
+        return [data for line in ended if (data := self._line(line)) is not None]
+
+    def end(self) -> list[str]:
+        """What is left when the stream closes: a last event without its blank line."""
+        last = self._line(self._partial.rstrip("\r")) if self._partial else None
+        finished = [last] if last is not None else []
+        if self._data:
+            finished.append("\n".join(self._data))
+            self._data = []
+        return finished
+
+    def _line(self, line: str) -> str | None:
         if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-        elif line.startswith("data:"):
+            if not self._data:
+                return None
+            data, self._data = "\n".join(self._data), []
+            return data
+        if line.startswith("data:"):
             value = line[5:]
-            data.append(value[1:] if value.startswith(" ") else value)
+            self._data.append(value[1:] if value.startswith(" ") else value)
         # Comments (":"), `event:`, `id:` and `retry:` lines carry nothing for us.
-    if data:
-        yield "\n".join(data)
+        return None
 
 
 def parse_chunk(data: str) -> Chunk:

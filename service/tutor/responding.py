@@ -232,8 +232,8 @@ async def _events(
 
 
 def _delta(piece: str) -> bytes:
-    # One event per token: encoded here, without an event object, as sse-starlette
-    # would (JSON has no line breaks, so the data is one line).
+    # One event per piece of text, so many of them: encoded here, without an event
+    # object, as sse-starlette would (JSON has no line breaks: the data is one line).
     return b"event: delta\r\ndata: " + json.dumps({"text": piece}).encode() + b"\r\n\r\n"
 
 

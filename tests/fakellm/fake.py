@@ -27,6 +27,7 @@ class FakeLLM:
         self._requests: list[RecordedRequest] = []
         self._disconnects = 0
         self._completed_streams = 0
+        self._connections = 0
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
         self._server: Server | None = None
@@ -129,6 +130,13 @@ class FakeLLM:
         with self._lock:
             return self._completed_streams
 
+    @property
+    def connections(self) -> int:
+        """TCP connections clients have opened: a client that keeps its connection
+        alive sends many requests over one."""
+        with self._lock:
+            return self._connections
+
     def wait_for_requests(self, timeout: float, *, count: int = 1) -> bool:
         """Wait until `count` requests in all have arrived; False on timeout."""
         with self._lock:
@@ -162,6 +170,10 @@ class FakeLLM:
         with self._lock:
             self._disconnects += 1
             self._lock.notify_all()
+
+    def _record_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def _record_completed_stream(self) -> None:
         with self._lock:

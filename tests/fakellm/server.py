@@ -56,6 +56,7 @@ class Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        self.fake._record_connection()
         with self._connections_lock:
             self._connections.add(request)
         super().process_request(request, client_address)
