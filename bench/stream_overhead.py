@@ -204,7 +204,10 @@ def rounds_for(concurrency: int, minimum_streams: int) -> int:
 async def measure(
     server: Server, upstream: subprocess.Popen[bytes], args: argparse.Namespace, keys: list[str]
 ) -> list[list[object]]:
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    # A kept-alive connection idle for uvicorn's keep-alive timeout (5 s) is closed by the
+    # server; reused at that moment, the request meets a reset (ReadError). Idle for
+    # more than a second (while the direct streams run, say), it is not reused.
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000, keepalive_expiry=1)
     timeout = httpx.Timeout(120)
     rows: list[list[object]] = []
     async with (

@@ -143,6 +143,21 @@ async def test_the_queue_order_and_what_never_appears(
     assert counts == {"due": 4, "new": 2, "drill": 1}
 
 
+async def test_queue_cards_are_shown_as_the_cards_page_shows_them(
+    api: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    tagged = await add_card(api, "What is a KV cache?", tags=["llama", "inference", "memory"])
+    await add_card(api, "Untagged")
+    queue = (await api.get("/v1/reviews/queue")).json()["cards"]
+    listed = (await api.get("/v1/cards")).json()["items"]
+    assert sorted(queue, key=lambda card: card["id"]) == sorted(listed, key=lambda c: c["id"])
+    assert {card["front"]: card["tags"] for card in queue} == {
+        "What is a KV cache?": tagged["tags"],
+        "Untagged": [],
+    }
+    assert tagged["tags"] == ["inference", "llama", "memory"]
+
+
 async def test_the_new_card_limit(api: httpx.AsyncClient, clock: FixedClock) -> None:
     await api.patch("/v1/me", json={"new_cards_per_day": 2})
     cards = [await add_card(api, f"new {n}") for n in range(4)]

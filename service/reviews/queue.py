@@ -1,8 +1,8 @@
 """Today's review queue: due reviews, then new cards within the daily limit, then drill.
 
 The queue is fetched for every review screen, so it costs two statements whatever its
-size (and one for the cards' tags): one counts the groups and the new cards already
-started today, one reads the cards of all three groups. Each group has a partial index
+size: one counts the groups and the new cards already started today, one reads the cards
+of all three groups with their tags. Each group has a partial index
 holding exactly its cards in queue order (QUEUE_INDEXES in models.py), so neither reads a
 card it does not return. Both are built once, with bound parameters: building a
 statement with subqueries costs more than running it.
@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, bindparam, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
-from service.cards.models import Card, CardStatus
+from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
 from service.learners.models import Learner
 from service.reviews.days import learner_day
 
@@ -70,6 +71,7 @@ def _cards_statement() -> ExecutableReturnsRows:
         ranked = (
             select(
                 Card,
+                joined_tags(Card.id),
                 literal(position).label("queue_group"),
                 func.row_number().over(order_by=order).label("queue_position"),
             )
@@ -81,7 +83,8 @@ def _cards_statement() -> ExecutableReturnsRows:
         parts.append(select(ranked))
     combined = union_all(*parts).subquery()
     ordered = select(combined).order_by(combined.c.queue_group, combined.c.queue_position)
-    return select(Card).from_statement(ordered)
+    cards = select(Card, combined.c.joined_tags).options(raiseload(Card.tag_rows))
+    return cards.from_statement(ordered)
 
 
 _CARDS = _cards_statement()
@@ -100,7 +103,10 @@ async def build_queue(db: AsyncSession, *, learner: Learner, now: datetime, limi
     for name, count in available.items():
         params[f"{name}_room"] = room = min(limit - taken, count)
         taken += room
-    cards = list(await db.scalars(_CARDS, params)) if taken else []
+    cards = []
+    for card, tags in (await db.execute(_CARDS, params)) if taken else ():
+        set_joined_tags(card, tags)
+        cards.append(card)
     return Queue(
         day=today, due=available["due"], new=available["new"], drill=available["drill"], cards=cards
     )

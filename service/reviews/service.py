@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import sm2
-from service.cards.models import Card, CardStatus, CardTag
+from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
 from service.cards.schemas import CardOut
 from service.cards.service import CardNotFound, get_card
 from service.db import Base, for_update, table_of, utcnow
@@ -34,16 +34,10 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 # statement (and of a flush) costs more than running it, several times over, and every
 # grade runs these. The card and review objects are built from the rows, never added.
 _CARDS = table_of(Card)
-# Tags hold no whitespace (cards/schemas.py), so a control character can join them.
-_TAG_SEPARATOR = "\x1f"
 _CARD_FOR_UPDATE = for_update(
-    select(
-        _CARDS,
-        select(func.aggregate_strings(CardTag.tag, _TAG_SEPARATOR))
-        .where(CardTag.card_id == _CARDS.c.id)
-        .scalar_subquery()
-        .label("joined_tags"),
-    ).where(_CARDS.c.id == bindparam("card_id"), _CARDS.c.learner_id == bindparam("learner_id"))
+    select(_CARDS, joined_tags(_CARDS.c.id)).where(
+        _CARDS.c.id == bindparam("card_id"), _CARDS.c.learner_id == bindparam("learner_id")
+    )
 )
 # What a review changes on its card (see schedule.py), and when.
 _SCHEDULE = (
@@ -152,10 +146,9 @@ async def grade_card(
     row = (await connection.execute(_CARD_FOR_UPDATE, ids)).first()
     if row is None:
         raise CardNotFound()
-    *columns, joined_tags = row
+    *columns, tags = row
     card = Card(**dict(zip(_CARDS.columns.keys(), columns, strict=True)))
-    tags = joined_tags.split(_TAG_SEPARATOR) if joined_tags else []
-    card.tag_rows = [CardTag(card_id=card.id, tag=tag) for tag in tags]
+    set_joined_tags(card, tags)
     if card.status is not CardStatus.active:
         raise NotReviewable(f"Only active cards are reviewed; this one is {card.status.value}.")
     today = learner_day(learner, reviewed_at)
