@@ -46,10 +46,12 @@ async def connect(database: str, *, busy_timeout: float = 5.0, **options: Any) -
 
 
 def _is_locked(error: sqlite3.OperationalError) -> bool:
-    # A snapshot that is out of date is busy too, but waiting does not help: the
-    # transaction must start again, so it fails now, as SQLite's busy handler would.
-    code = getattr(error, "sqlite_errorcode", None)
-    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    code: int | None = getattr(error, "sqlite_errorcode", None)  # the extended code
+    if code is None or code == sqlite3.SQLITE_BUSY_SNAPSHOT:
+        # A snapshot that is out of date is busy too, but waiting cannot help: the
+        # transaction must start again, so it fails now, as SQLite's busy handler would.
+        return False
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class Connection:

@@ -100,6 +100,22 @@ async def test_a_lock_held_past_the_busy_timeout_fails_as_sqlite_would(
         await connection.close()
 
 
+async def test_a_stale_snapshot_fails_at_once_since_waiting_cannot_help(path: Path) -> None:
+    connection = await sqlite_driver.connect(str(path), busy_timeout=5)
+    try:
+        await connection.execute("BEGIN")
+        await connection.execute("SELECT * FROM notes")  # this transaction's snapshot
+        with sqlite3.connect(path) as other:
+            other.execute("INSERT INTO notes (body) VALUES ('theirs')")
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            await connection.execute("INSERT INTO notes (body) VALUES ('ours')")
+        assert raised.value.sqlite_errorcode == sqlite3.SQLITE_BUSY_SNAPSHOT
+        assert time.monotonic() - started < 0.1
+    finally:
+        await connection.close()
+
+
 async def test_other_errors_are_not_retried(path: Path) -> None:
     connection = await sqlite_driver.connect(str(path), busy_timeout=5)
     try:

@@ -76,7 +76,7 @@ class Card(IdMixin, CreatedMixin, Base):
     def tags(self) -> list[str]:
         read: list[str] | None = self.__dict__.get(_READ_TAGS)
         if read is not None:
-            return read
+            return list(read)  # a copy, as the sorted rows below are
         return sorted(row.tag for row in self.tag_rows)
 
     @tags.setter

@@ -57,8 +57,9 @@ _UPDATE_SCHEDULE = (
     .where(_CARDS.c.id == bindparam("card_id"))
     .values({column: bindparam(column) for column in _SCHEDULE})
 )
-_KEYS = table_of(IdempotencyKey)
 _REVIEWS = table_of(Review)
+_INSERT_REVIEW = insert(_REVIEWS)
+_KEYS = table_of(IdempotencyKey)
 
 
 def _claim_key(insert: Callable[[Table], Any]) -> Any:
@@ -79,8 +80,6 @@ def _claim_key(insert: Callable[[Table], Any]) -> Any:
     ).returning(_KEYS.c.id)
 
 
-# Core statements on the tables, not the mapped classes: these rows have no objects in
-# the session, and the ORM's handling of a statement costs more than running it.
 # A key in use within the window is left as it is: no row is returned, and the request
 # replays it. PostgreSQL first waits for a transaction that holds the same key.
 _CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
@@ -178,7 +177,7 @@ async def grade_card(
         after=snapshot(card),
         created_at=card.updated_at,
     )
-    await connection.execute(insert(_REVIEWS), _columns_of(review, _REVIEWS))
+    await connection.execute(_INSERT_REVIEW, _columns_of(review, _REVIEWS))
     return card, review
 
 
