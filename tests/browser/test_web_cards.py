@@ -95,6 +95,8 @@ def test_a_list_that_arrives_after_a_change_does_not_undo_it_on_screen(
     card = _card(api, "What is MQA?", "One key/value head")
     api.patch(f"cards/{card['id']}", json={"status": "suspended"})
     _open_cards(page, server)
+    # The whole list is on screen first: the learner acts on it below.
+    expect(_card_item(page, "What is MQA?")).to_be_visible()
     held: list[Route] = []
 
     def hold(route: Route) -> None:
