@@ -194,7 +194,8 @@ def create_engine(url: str) -> AsyncEngine:
         # Enough kept connections for many concurrent requests (each streamed answer
         # opens a few sessions): a connection beyond the pool is opened for one checkout
         # and closed after it, and opening one costs a file open and four PRAGMAs.
-        # Connections come from service.sqlite_driver, given what aiosqlite would be.
+        # Connections come from service.sqlite_driver, opened with the arguments the
+        # dialect would give aiosqlite.
         args, options = parsed.get_dialect()().create_connect_args(parsed)
         connect = partial(
             sqlite_driver.connect, *args, busy_timeout=_BUSY_TIMEOUT_SECONDS, **options

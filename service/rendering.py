@@ -44,6 +44,12 @@ __all__ = ["MathOutput", "render_markdown"]
 MathOutput = Literal["mathml", "anki"]
 
 
+# The same cards are shown again and again (the queue, every grade's answer, the cards
+# page), and rendering one costs more than the rest of the request that shows it. Short
+# texts only, so the memory stays small (about 2,048 × 10 KB at most).
+_REMEMBERED_LENGTH = 2000
+
+
 def render_markdown(text: str, *, math: MathOutput = "mathml") -> str:
     """Render untrusted Markdown with `$…$` / `$$…$$` math to sanitised HTML.
 
@@ -52,12 +58,6 @@ def render_markdown(text: str, *, math: MathOutput = "mathml") -> str:
     if len(text) <= _REMEMBERED_LENGTH:
         return _render_remembered(text, math)
     return _render(text, math)
-
-
-# The same cards are shown again and again (the queue, every grade's answer, the cards
-# page), and rendering one costs more than the rest of the request that shows it. Short
-# texts only, so the memory stays small (about 2,048 × 10 KB at most).
-_REMEMBERED_LENGTH = 2000
 
 
 def _render(text: str, math: MathOutput) -> str:

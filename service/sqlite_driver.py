@@ -11,13 +11,16 @@ request's statements cost what SQLite and SQLAlchemy cost, nothing more.
 What must never happen on the loop is waiting: a connection here has no busy timeout,
 and a statement that finds the database locked (by another process: the writers of one
 process take turns, see `service.db`) is tried again after an `asyncio.sleep`, with the
-back-off SQLite's own busy handler uses, for up to `busy_timeout` seconds. The few heavy
-reads (an export, the statistics) do block the loop while they run, for milliseconds;
-deployments with many learners at once belong on PostgreSQL.
+back-off SQLite's own busy handler uses, for up to `busy_timeout` seconds. SQLite's
+work itself does hold the loop: next to the Python work around a heavy read (the
+statistics, an export) it is small, and deployments with many learners at once belong
+on PostgreSQL.
 
 `connect` returns a connection shaped like aiosqlite's, the shape SQLAlchemy's aiosqlite
 dialect drives (`create_async_engine(..., async_creator=...)`), so the database URL
-stays `sqlite+aiosqlite://`. Errors are sqlite3's own, which the dialect knows.
+stays `sqlite+aiosqlite://`. Errors are sqlite3's own, which the dialect knows. Changing
+a connection's isolation level (the dialect's AUTOCOMMIT) is not supported: Tutor never
+asks for it.
 """
 
 from __future__ import annotations
@@ -65,10 +68,6 @@ class Connection:
     @property
     def isolation_level(self) -> str | None:
         return self._open().isolation_level
-
-    @property
-    def in_transaction(self) -> bool:
-        return self._open().in_transaction
 
     def cursor(self) -> Cursor:
         return Cursor(self)

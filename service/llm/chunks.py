@@ -48,7 +48,7 @@ async def read_chunks(reads: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
     async for events in events_per_read:
         arrived, failure, done = _parse_all(events)
         if arrived:
-            yield merge(arrived)
+            yield _merge(arrived)
         if failure is not None:
             raise failure
         if done:
@@ -86,7 +86,7 @@ def _parse_all(events: list[str]) -> tuple[list[Chunk], ChunkError | None, bool]
     return chunks, None, False
 
 
-def merge(chunks: list[Chunk]) -> Chunk:
+def _merge(chunks: list[Chunk]) -> Chunk:
     finish_reasons = [c.finish_reason for c in chunks if c.finish_reason is not None]
     usages = [c.usage for c in chunks if c.usage is not None]
     return Chunk(
@@ -113,13 +113,8 @@ class _Lines:
         return [data for line in ended if (data := self._line(line)) is not None]
 
     def end(self) -> list[str]:
-        """What is left when the stream closes: a last event without its blank line."""
-        last = self._line(self._partial.rstrip("\r")) if self._partial else None
-        finished = [last] if last is not None else []
-        if self._data:
-            finished.append("\n".join(self._data))
-            self._data = []
-        return finished
+        """What is left when the stream closes: a last line or event never ended."""
+        return self.feed(b"\n\n")
 
     def _line(self, line: str) -> str | None:
         if not line:
