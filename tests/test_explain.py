@@ -351,6 +351,32 @@ async def test_a_silent_model_times_out(api: httpx.AsyncClient, fake_llm: FakeLL
     assert messages[1]["status"] == "failed"
 
 
+@pytest.mark.parametrize("llm_overrides", [{"timeout": 0.3}])
+async def test_a_model_that_stops_sending_mid_answer_times_out_and_keeps_the_text(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Reply("Attention weighs the values.", chunk_size=10, delay_between_chunks=2))
+    session_id = await new_session(api)
+    events = sse_events((await explain_streaming(api, session_id)).text)
+    assert [name for name, _ in events] == ["delta", "error"]
+    assert events[0][1]["text"] == "Attention "
+    assert events[1][1]["error"]["code"] == "llm_timeout"
+    assert "stopped sending for 0.3 seconds" in events[1][1]["error"]["message"]
+    answer = (await api.get(f"/v1/sessions/{session_id}")).json()["messages"][1]
+    assert (answer["status"], answer["content"]) == ("interrupted", "Attention ")
+
+
+async def test_a_model_that_hangs_up_without_answering_is_an_error_not_a_timeout(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Stall(0.05))
+    session_id = await new_session(api)
+    response = await explain(api, session_id)
+    assert response.status_code == 502
+    assert error_of(response)["code"] == "llm_error"
+    assert "Could not reach the model endpoint" in error_of(response)["message"]
+
+
 async def test_a_cut_off_answer_is_truncated_not_lost(
     api: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:
@@ -364,7 +390,8 @@ async def test_a_cut_off_answer_is_truncated_not_lost(
 async def test_streaming_sends_deltas_then_the_message(
     api: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    fake_llm.script(Reply(EXPLANATION, chunk_size=5))
+    # Paced, so that the pieces arrive apart: pieces that arrive together leave as one.
+    fake_llm.script(Reply(EXPLANATION, chunk_size=5, delay_between_chunks=0.005))
     session_id = await new_session(api)
     response = await explain_streaming(api, session_id)
     assert response.status_code == 200
