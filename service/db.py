@@ -7,7 +7,7 @@ import enum
 import sqlite3
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -111,6 +111,7 @@ _TAKES_WRITER_TURN = "tutor_takes_writer_turn"
 
 
 _Select = TypeVar("_Select", bound=Select[Any])
+_Model = TypeVar("_Model", bound="Base")
 
 
 def for_update(select: _Select) -> _Select:
@@ -211,6 +212,15 @@ def create_engine(url: str) -> AsyncEngine:
 def table_of(model: type[Base]) -> Table:
     """A mapped class's table, for Core statements."""
     return model.metadata.tables[model.__tablename__]
+
+
+def detached(model: type[_Model], values: Mapping[str, Any]) -> _Model:
+    """An instance of `model` holding `values`, never to be added to a session: built the
+    way SQLAlchemy's loader builds one, without the constructor's event per attribute,
+    which costs more than the rest of building it."""
+    instance: _Model = model.__mapper__.class_manager.new_instance()
+    instance.__dict__.update(values)
+    return instance
 
 
 class Database:

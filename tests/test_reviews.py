@@ -260,6 +260,23 @@ async def test_the_same_idempotency_key_grades_once(
     assert await count_reviews(session) == 2
 
 
+async def test_a_retried_grade_of_a_card_in_the_drill_is_replayed_not_applied_again(
+    api: httpx.AsyncClient, clock: FixedClock, session: AsyncSession
+) -> None:
+    # A card in the drill stays reviewable after a grade, so the retry grades it again
+    # before finding its key taken: that second grade must be rolled back.
+    card = await add_card(api, "Why clip the probability ratio?")
+    key = {"Idempotency-Key": "drill-1"}
+    body = {"card_id": card["id"], "grade": 3}
+    first = await api.post("/v1/reviews", json=body, headers=key)
+    assert first.json()["card"]["schedule"]["drill"] is True
+    again = await api.post("/v1/reviews", json=body, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert await count_reviews(session) == 1
+    assert (await api.get(f"/v1/cards/{card['id']}")).json() == first.json()["card"]
+
+
 async def test_racing_identical_submissions_apply_once(
     api: httpx.AsyncClient, clock: FixedClock, session: AsyncSession
 ) -> None:

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, status
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from service.auth import CurrentLearner
 from service.cards.schemas import CardOut
@@ -57,12 +57,12 @@ async def submit_review(
         str | None,
         Header(max_length=200, description="Retry safely: the same key answers the same."),
     ] = None,
-) -> JSONResponse:
+) -> Response:
     """Grade a card 0–5; SM-2 schedules it. 409 `not_due` for a card not due today."""
-    result = await service.submit_review(
+    answer = await service.submit_review(
         db, learner=learner, body=body, now=clock.now(), idempotency_key=idempotency_key
     )
-    return JSONResponse(result, status_code=status.HTTP_201_CREATED)
+    return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 @router.post("/v1/reviews/undo")

@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -17,8 +18,8 @@ from scheduler import sm2
 from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
 from service.cards.schemas import CardOut
 from service.cards.service import CardNotFound, get_card
-from service.db import Base, for_update, table_of, utcnow
-from service.errors import Conflict, InvalidRequest, NotFound
+from service.db import Base, detached, for_update, table_of, utcnow
+from service.errors import Conflict, InvalidRequest, NotFound, TutorError
 from service.learners.models import Learner
 from service.reviews.days import learner_day
 from service.reviews.models import IdempotencyKey, Review
@@ -62,32 +63,30 @@ _INSERT_REVIEW = insert(_REVIEWS)
 _KEYS = table_of(IdempotencyKey)
 
 
-def _claim_key(insert: Callable[[Table], Any]) -> Any:
-    """Take the key, or take it over once older than the window: one row either way."""
-    columns = {
+def _keep_answer(insert: Callable[[Table], Any]) -> Any:
+    """Store the answer under its key, or take over a key older than the window: one
+    row either way. A key in use within the window is left as it is and no row comes
+    back (PostgreSQL first waits for a transaction that holds the same key)."""
+    columns: dict[str, Any] = {
         "learner_id": bindparam("learner_id"),
         "key": bindparam("key"),
         "request_hash": bindparam("request_hash"),
-        "response": {},
-        "review_id": None,
+        "response": bindparam("response"),
+        "review_id": bindparam("review_id"),
         "created_at": bindparam("created_at"),
     }
-    claim = insert(_KEYS).values(id=bindparam("id"), **columns)
-    return claim.on_conflict_do_update(
+    keep = insert(_KEYS).values(id=bindparam("id"), **columns)
+    return keep.on_conflict_do_update(
         index_elements=[_KEYS.c.learner_id, _KEYS.c.key],
-        set_={"id": claim.excluded.id, **columns},
+        set_={"id": keep.excluded.id, **columns},
         where=_KEYS.c.created_at < bindparam("before"),
     ).returning(_KEYS.c.id)
 
 
-# A key in use within the window is left as it is: no row is returned, and the request
-# replays it. PostgreSQL first waits for a transaction that holds the same key.
-_CLAIM_KEY = {"postgresql": _claim_key(postgresql.insert), "sqlite": _claim_key(sqlite.insert)}
-_STORE_RESPONSE = (
-    update(_KEYS)
-    .where(_KEYS.c.learner_id == bindparam("of_learner"), _KEYS.c.key == bindparam("of_key"))
-    .values(review_id=bindparam("graded"), response=bindparam("answer"))
-)
+_KEEP_ANSWER = {
+    "postgresql": _keep_answer(postgresql.insert),
+    "sqlite": _keep_answer(sqlite.insert),
+}
 
 
 class NotDue(Conflict):
@@ -146,7 +145,7 @@ async def grade_card(
     if row is None:
         raise CardNotFound()
     *columns, tags = row
-    card = Card(**dict(zip(_CARDS.columns.keys(), columns, strict=True)))
+    card = detached(Card, dict(zip(_CARDS.columns.keys(), columns, strict=True)))
     set_joined_tags(card, tags)
     if card.status is not CardStatus.active:
         raise NotReviewable(f"Only active cards are reviewed; this one is {card.status.value}.")
@@ -164,18 +163,21 @@ async def grade_card(
     card.started_on = card.started_on or today
     card.updated_at = utcnow()
     await connection.execute(_UPDATE_SCHEDULE, _schedule_of(card))
-    review = Review(
-        id=uuid.uuid4(),
-        card_id=card.id,
-        learner_id=learner.id,
-        grade=body.grade,
-        reviewed_at=reviewed_at,
-        review_date=today,
-        duration_ms=body.duration_ms,
-        drill=state.drill,
-        before=before,
-        after=snapshot(card),
-        created_at=card.updated_at,
+    review = detached(
+        Review,
+        {
+            "id": uuid.uuid4(),
+            "card_id": card.id,
+            "learner_id": learner.id,
+            "grade": body.grade,
+            "reviewed_at": reviewed_at,
+            "review_date": today,
+            "duration_ms": body.duration_ms,
+            "drill": state.drill,
+            "before": before,
+            "after": snapshot(card),
+            "created_at": card.updated_at,
+        },
     )
     await connection.execute(_INSERT_REVIEW, _columns_of(review, _REVIEWS))
     return card, review
@@ -190,18 +192,21 @@ def _columns_of(instance: Base, table: Table) -> dict[str, Any]:
 
 
 async def _replay(
-    db: AsyncSession, *, learner_id: uuid.UUID, key: str, request_hash: str
-) -> dict[str, Any]:
+    db: AsyncSession, *, learner_id: uuid.UUID, key: str, request_hash: str, now: datetime
+) -> bytes | None:
+    """The answer kept under this key within the window, if there is one."""
     stored = await db.scalar(
         select(IdempotencyKey).where(
-            IdempotencyKey.learner_id == learner_id, IdempotencyKey.key == key
+            IdempotencyKey.learner_id == learner_id,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at >= now - IDEMPOTENCY_WINDOW,
         )
     )
-    if stored is None or not stored.response:
-        raise RequestInProgress("A request with this Idempotency-Key is still being handled.")
+    if stored is None:
+        return None
     if stored.request_hash != request_hash:
         raise IdempotencyKeyReused()
-    return stored.response
+    return json.dumps(stored.response, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 async def submit_review(
@@ -211,42 +216,59 @@ async def submit_review(
     body: ReviewRequest,
     now: datetime,
     idempotency_key: str | None,
-) -> dict[str, Any]:
+) -> bytes:
     """Grade once per Idempotency-Key: a retry gets the first answer, never a second grade.
 
-    The key row is claimed first, so a second request with the same key waits until the
-    first commits (on the unique index in PostgreSQL, for the writer's turn in SQLite),
-    then finds the key taken and replays the answer.
+    The answer comes back as its JSON body, and is kept under its key in the same
+    transaction as the grade. A retry finds the card graded (not due any more, unless
+    it is in the drill) or, for a card in the drill, the key taken when it comes to keep
+    its answer; either way its own work is rolled back and the first answer replayed.
+    Two requests with one key cannot both pass: the card's row is locked in PostgreSQL
+    and the writer's turn is taken in SQLite before the card is read.
     """
     if idempotency_key is None:
         card, review = await grade_card(db, learner=learner, body=body, now=now)
         await db.commit()
-        return _result(card, review)
+        return _result(card, review).model_dump_json().encode()
 
     request_hash = _request_hash(body)
-    claim = {
+    replay = partial(
+        _replay, db, learner_id=learner.id, key=idempotency_key, request_hash=request_hash
+    )
+    try:
+        card, review = await grade_card(db, learner=learner, body=body, now=now)
+    except TutorError:
+        await db.rollback()
+        if (replayed := await replay(now=now)) is not None:
+            return replayed
+        raise
+    result = _result(card, review)
+    keep = {
         "id": uuid.uuid4(),
         "learner_id": learner.id,
         "key": idempotency_key,
         "request_hash": request_hash,
+        "response": result.model_dump(mode="json"),
+        "review_id": review.id,
         "created_at": now,
         "before": now - IDEMPOTENCY_WINDOW,
     }
-    claimed = await db.execute(_CLAIM_KEY[db.get_bind().dialect.name], claim)
-    if claimed.first() is None:
-        return await _replay(
-            db, learner_id=learner.id, key=idempotency_key, request_hash=request_hash
-        )
-    card, review = await grade_card(db, learner=learner, body=body, now=now)
-    response = _result(card, review)
-    stored = {"of_learner": learner.id, "of_key": idempotency_key}
-    await db.execute(_STORE_RESPONSE, stored | {"graded": review.id, "answer": response})
+    connection = await db.connection()
+    kept = await connection.execute(_KEEP_ANSWER[connection.dialect.name], keep)
+    if kept.first() is None:
+        await db.rollback()
+        replayed = await replay(now=now)
+        if replayed is None:  # the key's holder was undone meanwhile (its row went too)
+            raise RequestInProgress(
+                "A request with this Idempotency-Key was handled at the same moment; send again."
+            )
+        return replayed
     await db.commit()
-    return response
+    return result.model_dump_json().encode()
 
 
-def _result(card: Card, review: Review) -> dict[str, Any]:
-    return ReviewResult(card=CardOut.of(card), review=ReviewOut.of(review)).model_dump(mode="json")
+def _result(card: Card, review: Review) -> ReviewResult:
+    return ReviewResult(card=CardOut.of(card), review=ReviewOut.of(review))
 
 
 async def undo_latest(db: AsyncSession, *, learner: Learner) -> UndoResult:
