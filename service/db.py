@@ -214,10 +214,10 @@ def table_of(model: type[Base]) -> Table:
     return model.metadata.tables[model.__tablename__]
 
 
-def detached(model: type[_Model], values: Mapping[str, Any]) -> _Model:
-    """An instance of `model` holding `values`, never to be added to a session: built the
-    way SQLAlchemy's loader builds one, without the constructor's event per attribute,
-    which costs more than the rest of building it."""
+def built(model: type[_Model], values: Mapping[str, Any]) -> _Model:
+    """A `model` holding `values`, built the way SQLAlchemy's loader builds one: without
+    the constructor's event for every attribute, which costs more than the rest of
+    building it. Never added to a session: to change the row, load it in one."""
     instance: _Model = model.__mapper__.class_manager.new_instance()
     instance.__dict__.update(values)
     return instance

@@ -109,6 +109,7 @@ async def list_keys(session: AsyncSession, *, learner: Learner) -> list[ApiKey]:
 async def update_learner(
     session: AsyncSession, *, learner: Learner, changes: dict[str, Any]
 ) -> Learner:
+    learner = await session.get_one(Learner, learner.id)  # the request's is read-only
     new_name = changes.get("name")
     if new_name is not None and new_name != learner.name:
         taken = await session.scalar(select(Learner.id).where(Learner.name == new_name))

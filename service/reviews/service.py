@@ -18,7 +18,7 @@ from scheduler import sm2
 from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
 from service.cards.schemas import CardOut
 from service.cards.service import CardNotFound, get_card
-from service.db import Base, detached, for_update, table_of, utcnow
+from service.db import Base, built, for_update, table_of, utcnow
 from service.errors import Conflict, InvalidRequest, NotFound, TutorError
 from service.learners.models import Learner
 from service.reviews.days import learner_day
@@ -145,7 +145,7 @@ async def grade_card(
     if row is None:
         raise CardNotFound()
     *columns, tags = row
-    card = detached(Card, dict(zip(_CARDS.columns.keys(), columns, strict=True)))
+    card = built(Card, dict(zip(_CARDS.columns.keys(), columns, strict=True)))
     set_joined_tags(card, tags)
     if card.status is not CardStatus.active:
         raise NotReviewable(f"Only active cards are reviewed; this one is {card.status.value}.")
@@ -163,7 +163,7 @@ async def grade_card(
     card.started_on = card.started_on or today
     card.updated_at = utcnow()
     await connection.execute(_UPDATE_SCHEDULE, _schedule_of(card))
-    review = detached(
+    review = built(
         Review,
         {
             "id": uuid.uuid4(),
