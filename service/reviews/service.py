@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import JSON, Dialect, Table, TypeDecorator, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +63,17 @@ _INSERT_REVIEW = insert(_REVIEWS)
 _KEYS = table_of(IdempotencyKey)
 
 
+class _SerializedJSON(TypeDecorator[str]):
+    """JSON already serialized, written as it is: the answer kept under a key is the
+    body the response sends, serialized once for both."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+
 def _keep_answer(insert: Callable[[Table], Any]) -> Any:
     """Store the answer under its key, or take over a key older than the window: one
     row either way. A key in use within the window is left as it is and no row comes
@@ -71,7 +82,7 @@ def _keep_answer(insert: Callable[[Table], Any]) -> Any:
         "learner_id": bindparam("learner_id"),
         "key": bindparam("key"),
         "request_hash": bindparam("request_hash"),
-        "response": bindparam("response"),
+        "response": bindparam("response", type_=_SerializedJSON()),
         "review_id": bindparam("review_id"),
         "created_at": bindparam("created_at"),
     }
@@ -242,13 +253,13 @@ async def submit_review(
         if (replayed := await replay(now=now)) is not None:
             return replayed
         raise
-    result = _result(card, review)
+    answer = _result(card, review).model_dump_json()
     keep = {
         "id": uuid.uuid4(),
         "learner_id": learner.id,
         "key": idempotency_key,
         "request_hash": request_hash,
-        "response": result.model_dump(mode="json"),
+        "response": answer,
         "review_id": review.id,
         "created_at": now,
         "before": now - IDEMPOTENCY_WINDOW,
@@ -264,7 +275,7 @@ async def submit_review(
             )
         return replayed
     await db.commit()
-    return result.model_dump_json().encode()
+    return answer.encode()
 
 
 def _result(card: Card, review: Review) -> ReviewResult:
