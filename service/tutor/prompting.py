@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
+from functools import cache
 from itertools import groupby
 
 import prompts
@@ -74,6 +75,7 @@ def _split_latest_learner_turn(
     return list(earlier[:cut]), list(earlier[cut:])
 
 
+@cache  # the same few prompts, rendered and counted for every turn otherwise
 def _system(name: str, level: Level, **extra: str) -> tuple[prompts.Prompt, ChatMessage]:
     prompt = prompts.load(name)
     guide = prompts.load(f"level-{level.value}").body.strip()
