@@ -207,8 +207,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def tutor_serve(database_url: str, **settings: str) -> Iterator[Server]:
-    """`tutor serve` in its own process on loopback; `settings` become TUTOR_* variables."""
+def tutor_serve(
+    database_url: str, *, under: Sequence[str] = (), **settings: str
+) -> Iterator[Server]:
+    """`tutor serve` in its own process on loopback; `settings` become TUTOR_* variables.
+    `under` runs it under another program (valgrind), which may take minutes to start."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="tutor-bench-") as data_dir:
         env = {
@@ -218,11 +221,11 @@ def tutor_serve(database_url: str, **settings: str) -> Iterator[Server]:
             "TUTOR_LOG_LEVEL": "warning",
             **{f"TUTOR_{name.upper()}": value for name, value in settings.items()},
         }
-        command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+        command = [*under, sys.executable, "-m", "service", "serve", "--port", str(port)]
         process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)  # noqa: S603
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until_up(f"{url}/healthz", process)
+            wait_until_up(f"{url}/healthz", process, timeout=300 if under else 30)
             yield Server(url=url, process=process)
         finally:
             process.terminate()

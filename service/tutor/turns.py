@@ -240,13 +240,14 @@ async def finish(
     ended_early = interrupted.value if interrupted else None
     if failure is not None:
         ended_early = (failure.code, failure.message)
+    status = Status.complete
+    if ended_early:
+        status = Status.interrupted if text else Status.failed
     values: dict[str, object] = {
         "content": text,
         "truncated": truncated,
         "token_count": count_text(text) if text else 0,
-        "status": (Status.interrupted if text else Status.failed)
-        if ended_early
-        else Status.complete,
+        "status": status,
         "error_code": ended_early[0] if ended_early else None,
         "error_message": ended_early[1] if ended_early else None,
     }
