@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -174,10 +175,25 @@ def _unstorable_text(exc: Exception) -> bool:
     return sqlstate in _UNSTORABLE_TEXT
 
 
+def _database_locked(exc: Exception) -> bool:
+    """SQLite held by another process's writer (`tutor scheduler`, a backup) for longer
+    than a write waits: nothing is wrong, it is busy."""
+    assert isinstance(exc, DBAPIError)
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
+
+
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     if _unstorable_text(exc):
         return error_response(
             422, "invalid_text", "The request contains a NUL character, which cannot be stored."
+        )
+    if _database_locked(exc):
+        log.warning("the database stayed locked on %s %s", request.method, request.url.path)
+        return error_response(
+            503,
+            "database_busy",
+            "The database is busy with another writer; nothing was saved. Try again shortly.",
+            headers={"Retry-After": "1"},
         )
     return await _on_unexpected(request, exc)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
@@ -101,3 +104,24 @@ async def test_nul_in_text_is_a_client_error(api: httpx.AsyncClient, database_ur
     else:
         # SQLite stores it; the difference is harmless, a 500 was not.
         assert response.status_code == 201
+
+
+# A lock on the whole database is SQLite's; PostgreSQL locks rows.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_database_locked_by_another_process_is_busy_not_broken(
+    api: httpx.AsyncClient, database_url: str
+) -> None:
+    # Another process (`tutor scheduler`, a backup) holds the write lock for longer than
+    # a write waits for it (5 s).
+    other = sqlite3.connect(database_url.removeprefix("sqlite+aiosqlite:///"))
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        response = await api.post("/v1/sources", json={"title": "Attention Is All You Need"})
+    finally:
+        other.rollback()
+        other.close()
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert error_of(response)["code"] == "database_busy"
+    assert (await api.get("/v1/sources")).json()["items"] == []
+    assert (await api.post("/v1/sources", json={"title": "GPT-2"})).status_code == 201
