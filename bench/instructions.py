@@ -80,13 +80,7 @@ def count_answers(directory: Path, answers: int, tokens: int) -> float:
     try:
         url, keys = asyncio.run(stream_overhead.prepare("sqlite", directory, 1))
         dump = directory / f"answers-{tokens}.callgrind"
-        settings = {
-            "llm_base_url": upstream_args.upstream_url,
-            "llm_api_key": "bench",
-            "llm_model": "bench",
-            "rate_limit_per_minute": "1000000",
-            "daily_token_quota": str(10**12),
-        }
+        settings = stream_overhead.tutor_settings(upstream_args.upstream_url)
         with tutor_serve(url, under=_callgrind(dump), **settings) as server:
             sessions = asyncio.run(_new_sessions(server, keys[0], WARM_UP + answers))
 

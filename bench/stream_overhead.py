@@ -295,20 +295,24 @@ async def prepare(backend: str, directory: Path, learners: int) -> tuple[str, li
     return url, [learner.key for learner in await add_learners(url, learners)]
 
 
+def tutor_settings(upstream_url: str) -> dict[str, str]:
+    """The model is the fake upstream; the limits stay on, far above the load."""
+    return {
+        "llm_base_url": upstream_url,
+        "llm_api_key": "bench",
+        "llm_model": "bench",
+        "rate_limit_per_minute": "1000000",
+        "daily_token_quota": str(10**12),
+    }
+
+
 def bench_backend(
     backend: str, upstream: subprocess.Popen[bytes], args: argparse.Namespace
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="tutor-bench-db-") as directory:
         url, keys = asyncio.run(prepare(backend, Path(directory), max(args.levels)))
         try:
-            settings = {
-                "llm_base_url": args.upstream_url,
-                "llm_api_key": "bench",
-                "llm_model": "bench",
-                "rate_limit_per_minute": "1000000",
-                "daily_token_quota": str(10**12),
-            }
-            with tutor_serve(url, **settings) as server:
+            with tutor_serve(url, **tutor_settings(args.upstream_url)) as server:
                 rows = asyncio.run(measure(server, upstream, args, keys))
         finally:
             if backend == "postgresql":

@@ -248,12 +248,13 @@ class LLM:
             )
 
     def warm_up(self) -> None:
-        """Load now what the first answer would otherwise wait for (about 0.2 s): the
-        token encodings, read from disk, and the SDK's chat resources, imported on use."""
+        """Load now what the first call would otherwise wait for (about 0.2 s): the token
+        encodings, read from disk, and the SDK's chat resources (the calls that are not
+        streamed use them), imported on use."""
         for purpose in get_args(Purpose):
             encoding_for(self.settings.model_for(purpose))
         if self._client is not None:
-            _ = self._client.chat.completions.with_streaming_response
+            _ = self._client.chat.completions
 
     async def close(self) -> None:
         if self._client is not None:

@@ -18,7 +18,7 @@ from scheduler import sm2
 from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
 from service.cards.schemas import CardOut
 from service.cards.service import CardNotFound, get_card
-from service.db import Base, built, for_update, table_of, utcnow
+from service.db import built, for_update, table_of, utcnow
 from service.errors import Conflict, InvalidRequest, NotFound, TutorError
 from service.learners.models import Learner
 from service.reviews.days import learner_day
@@ -174,32 +174,25 @@ async def grade_card(
     card.started_on = card.started_on or today
     card.updated_at = utcnow()
     await connection.execute(_UPDATE_SCHEDULE, _schedule_of(card))
-    review = built(
-        Review,
-        {
-            "id": uuid.uuid4(),
-            "card_id": card.id,
-            "learner_id": learner.id,
-            "grade": body.grade,
-            "reviewed_at": reviewed_at,
-            "review_date": today,
-            "duration_ms": body.duration_ms,
-            "drill": state.drill,
-            "before": before,
-            "after": snapshot(card),
-            "created_at": card.updated_at,
-        },
-    )
-    await connection.execute(_INSERT_REVIEW, _columns_of(review, _REVIEWS))
-    return card, review
+    review = {
+        "id": uuid.uuid4(),
+        "card_id": card.id,
+        "learner_id": learner.id,
+        "grade": body.grade,
+        "reviewed_at": reviewed_at,
+        "review_date": today,
+        "duration_ms": body.duration_ms,
+        "drill": state.drill,
+        "before": before,
+        "after": snapshot(card),
+        "created_at": card.updated_at,
+    }
+    await connection.execute(_INSERT_REVIEW, review)
+    return card, built(Review, review)
 
 
 def _schedule_of(card: Card) -> dict[str, Any]:
     return {"card_id": card.id} | {column: getattr(card, column) for column in _SCHEDULE}
-
-
-def _columns_of(instance: Base, table: Table) -> dict[str, Any]:
-    return {column.key: getattr(instance, column.key) for column in table.columns}
 
 
 async def _replay(
@@ -244,13 +237,13 @@ async def submit_review(
 
     request_hash = _request_hash(body)
     replay = partial(
-        _replay, db, learner_id=learner.id, key=idempotency_key, request_hash=request_hash
+        _replay, db, learner_id=learner.id, key=idempotency_key, request_hash=request_hash, now=now
     )
     try:
         card, review = await grade_card(db, learner=learner, body=body, now=now)
     except TutorError:
         await db.rollback()
-        if (replayed := await replay(now=now)) is not None:
+        if (replayed := await replay()) is not None:
             return replayed
         raise
     answer = _result(card, review).model_dump_json()
@@ -268,7 +261,7 @@ async def submit_review(
     kept = await connection.execute(_KEEP_ANSWER[connection.dialect.name], keep)
     if kept.first() is None:
         await db.rollback()
-        replayed = await replay(now=now)
+        replayed = await replay()
         if replayed is None:  # the key's holder was undone meanwhile (its row went too)
             raise RequestInProgress(
                 "A request with this Idempotency-Key was handled at the same moment; send again."
