@@ -80,12 +80,17 @@ async def _stream(writer: asyncio.StreamWriter, pace: Pace, started: float) -> N
     await writer.drain()
 
 
-def handler(pace: Pace) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+def handler(
+    pace: Pace, record: list[bytes] | None = None
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """Serves the reply to every request; `record` (if given) keeps the request bodies."""
+
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()
         try:
             while (body := await _read_request(reader)) is not None:
-                del body  # every request gets the same reply
+                if record is not None:
+                    record.append(body)
                 await _stream(writer, pace, loop.time())
         except ConnectionError:
             pass  # the client went away mid-stream: that is its right

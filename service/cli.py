@@ -150,6 +150,27 @@ def scheduler() -> None:
 
 
 @app.command()
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Call the configured model once, as Tutor would, and print what works.
+
+    Reachable or not, the context size it reports, the token parameter it takes, whether
+    it streams and how fast, which JSON format it accepts. Exits 1 if it is not ready.
+    """
+    import json
+
+    from service.llm.doctor import examine, render
+
+    settings = _settings()
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per request: the report says it
+    report = asyncio.run(examine(settings.llm))
+    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else render(report))
+    if not report.ready:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def version() -> None:
     """Print Tutor's version."""
     typer.echo(__version__)

@@ -13,7 +13,6 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -43,12 +42,19 @@ class LLMSettings(BaseModel):
     timeout: Annotated[float, Field(gt=0)] = 60.0
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
-    # Token budgets: the whole prompt plus answer, one answer, one pasted passage.
-    context_tokens: Annotated[int, Field(ge=1000)] = 16_000
+    # Token budgets, as upper bounds: the whole prompt plus answer (unset: the server's
+    # own context where it says it, else 16000), one answer, one pasted passage. A
+    # smaller context scales the others down (service/llm/budget.py).
+    context_tokens: Annotated[int, Field(ge=1000)] | None = None
     max_output_tokens: Annotated[int, Field(ge=16)] = 1_500
     max_passage_tokens: Annotated[int, Field(ge=16)] = 6_000
     # How to ask for JSON: auto tries json_schema, then json_object, then plain prompting.
     structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    # The name the answer's token limit goes under; auto: max_completion_tokens on
+    # OpenAI, max_tokens elsewhere, switched when a server refuses it.
+    token_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"  # noqa: S105
+    # Sent as `reasoning_effort` to reasoning models (OpenAI's o-series and gpt-5).
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = None
 
     @field_validator(
         "base_url",
@@ -58,6 +64,8 @@ class LLMSettings(BaseModel):
         "model_critique",
         "model_distill",
         "model_studylog",
+        "context_tokens",
+        "reasoning_effort",
         mode="before",
     )
     @classmethod
@@ -73,15 +81,6 @@ class LLMSettings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _budget_fits(self) -> LLMSettings:
-        # A full-size passage and a full-size answer must fit with room for the prompt.
-        if self.max_passage_tokens + self.max_output_tokens + 500 > self.context_tokens:
-            raise ValueError(
-                "context_tokens must exceed max_passage_tokens + max_output_tokens + 500"
-            )
-        return self
 
     def model_for(self, purpose: Purpose) -> str | None:
         specific: str | None = getattr(self, f"model_{purpose}")

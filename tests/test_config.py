@@ -150,3 +150,27 @@ def test_an_empty_redis_url_means_none_and_a_bad_one_is_named(
     monkeypatch.setenv("TUTOR_RATE_LIMIT_PER_MINUTE", "-1")
     with pytest.raises(SettingsError, match=r"^TUTOR_RATE_LIMIT_PER_MINUTE: "):
         load_settings()
+
+
+def test_model_compatibility_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = load_settings().llm
+    # Unset: the server's own context decides (16000 where it says none).
+    assert (defaults.context_tokens, defaults.token_param, defaults.reasoning_effort) == (
+        None,
+        "auto",
+        None,
+    )
+    monkeypatch.setenv("TUTOR_LLM_CONTEXT_TOKENS", "8192")
+    monkeypatch.setenv("TUTOR_LLM_TOKEN_PARAM", "max_completion_tokens")
+    monkeypatch.setenv("TUTOR_LLM_REASONING_EFFORT", "low")
+    llm = load_settings().llm
+    assert (llm.context_tokens, llm.token_param, llm.reasoning_effort) == (
+        8192,
+        "max_completion_tokens",
+        "low",
+    )
+    monkeypatch.setenv("TUTOR_LLM_CONTEXT_TOKENS", "")  # as compose files write "unset"
+    assert load_settings().llm.context_tokens is None
+    monkeypatch.setenv("TUTOR_LLM_TOKEN_PARAM", "max_new_tokens")
+    with pytest.raises(SettingsError, match=r"^TUTOR_LLM_TOKEN_PARAM: "):
+        load_settings()

@@ -129,3 +129,32 @@ async def test_every_migration_downgrades_and_upgrades_again(database_url: str) 
     finally:
         await database.dispose()
     assert differences == []
+
+
+async def test_sessions_from_before_prompt_nonces_each_get_their_own(database_url: str) -> None:
+    from alembic import command
+
+    from service.learners.service import create_learner
+    from service.tutor.models import TutorSession
+
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as db:
+            learner = (await create_learner(db, name="ada", timezone="UTC")).learner
+            db.add_all([TutorSession(learner_id=learner.id, messages=[]) for _ in range(3)])
+            await db.commit()
+
+        def back_and_forth(connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008")
+            command.upgrade(config, "head")
+
+        async with database.engine.begin() as connection:
+            await connection.run_sync(back_and_forth)
+        async with database.engine.connect() as connection:
+            nonces = (await connection.scalars(text("SELECT prompt_nonce FROM sessions"))).all()
+    finally:
+        await database.dispose()
+    assert len(set(nonces)) == 3
+    assert all(len(nonce) == 12 and int(nonce, 16) >= 0 for nonce in nonces)

@@ -280,7 +280,8 @@ async def test_unknown_route_is_a_json_404(fake: FakeLLM, llm: openai.AsyncOpenA
     with pytest.raises(openai.NotFoundError, match="no route"):
         await llm.embeddings.create(model="m", input="attention")
 
-    assert fake.last_request.path == "/v1/embeddings"
+    assert fake.requests == []  # not a model call
+    assert fake.other_requests[-1].path == "/v1/embeddings"
 
 
 async def test_rejected_response_format_is_a_bad_request_and_keeps_the_script(

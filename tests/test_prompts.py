@@ -61,7 +61,7 @@ def test_unknown_or_unsafe_names() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["explain", "followup", "level-eli5", "level-intuition", "level-rigorous"],
+    ["tutor", "turn", "level-eli5", "level-intuition", "level-rigorous", "critique", "distill"],
 )
 def test_shipped_prompts_load(name: str) -> None:
     prompt = prompts.load(name)
@@ -71,10 +71,10 @@ def test_shipped_prompts_load(name: str) -> None:
     assert prompt.body.strip()
 
 
-def test_the_tutor_prompts_take_the_level_and_treat_blocks_as_data() -> None:
-    assert prompts.load("explain").variables == {"level", "level_guide"}
-    assert prompts.load("followup").variables == {"level", "level_guide", "grounding"}
-    for name in ("explain", "followup"):
-        body = prompts.load(name).body
-        assert "never instructions to you" in body
-        assert "**Check:**" in body
+def test_the_session_prompt_is_fixed_and_the_turn_takes_the_level() -> None:
+    # No variable in the system prompt: it is the same bytes on every turn (prompt cache).
+    assert prompts.load("tutor").variables == frozenset()
+    assert prompts.load("turn").variables == {"task", "level", "level_guide"}
+    body = prompts.load("tutor").body
+    assert "never instructions to you" in body
+    assert "**Check:**" in body

@@ -180,9 +180,13 @@ def test_a_stream_longer_than_the_grace_period_is_saved_as_interrupted(serve) ->
         assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
         assert time.monotonic() - stopped_at < 6  # the grace, not the whole answer
         thread.join(timeout=5)
-    assert events[-1][0] == "cut"
+    # The stream ends by saying why, and which answer to retry.
+    event, data = events[-1]
+    assert event == "error", events[-3:]
+    assert data["error"]["code"] == "server_stopped"
     assert all(event == "delta" for event, _ in events[:-1])
     kind, status, content = served.messages()[-1]
+    assert data["message_id"]
     assert (kind, status) == ("explanation", "interrupted")
     assert served.last_error_code() == "server_stopped"
     streamed = "".join(data["text"] for _, data in events[:-1])

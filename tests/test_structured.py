@@ -32,7 +32,7 @@ def _call(learner: IssuedKey) -> Call:
     return Call(
         learner_id=learner.learner.id,
         purpose="critique",
-        prompt=prompts.load("explain"),
+        prompt=prompts.load("tutor"),
         messages=[ChatMessage.of("system", "Judge it."), ChatMessage.of("user", "my attempt")],
     )
 
@@ -64,7 +64,11 @@ async def test_clean_json_with_the_schema_as_response_format(
     assert (await llm.complete_structured(_call(learner), Verdict)).value == Verdict(**GOOD)
     request = fake_llm.last_request.json
     assert request["response_format"]["type"] == "json_schema"
-    assert request["response_format"]["json_schema"]["schema"]["properties"]["score"]
+    assert request["response_format"]["json_schema"]["strict"] is True
+    sent = request["response_format"]["json_schema"]["schema"]
+    assert sent["properties"]["score"]
+    assert sent["required"] == list(sent["properties"])
+    assert sent["additionalProperties"] is False
     assert request["messages"][0]["role"] == "system"
     assert "JSON Schema" in request["messages"][0]["content"]
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
@@ -124,6 +128,7 @@ async def test_complete_text(app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey
     completion = await app.state.llm.complete_text(_call(learner))
     assert (completion.text, completion.truncated) == ("A plain answer.", True)
     assert completion.usage.estimated is False
-    assert fake_llm.last_request.json.get("stream") in (None, False)
+    # Streamed underneath, so a slow model is waited for while it writes.
+    assert fake_llm.last_request.json["stream"] is True
     with pytest.raises(LLMError):
         await app.state.llm.complete_text(_call(learner))

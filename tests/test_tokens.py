@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.llm.tokens import (
+    DROP_STEP,
     OFFLINE_ENCODING,
     ChatMessage,
     PromptTooLong,
@@ -52,22 +53,58 @@ def test_everything_fits() -> None:
     assert [m.content for m in fitted] == ["system", "q1", "a1", "q2"]
 
 
+def _exchanges(count: int, *, question: int = 50, answer: int = 200) -> list[ChatMessage]:
+    turns = []
+    for n in range(1, count + 1):
+        turns += [_turn("user", question, f"q{n}"), _turn("assistant", answer, f"a{n}")]
+    return turns
+
+
 def test_oldest_turns_leave_first_and_no_answer_keeps_its_question_missing() -> None:
-    head = [_turn("system", 100, "system"), _turn("user", 100, "passage")]
-    history = [
-        _turn("user", 50, "q1"),
-        _turn("assistant", 200, "a1"),
-        _turn("user", 50, "q2"),
-        _turn("assistant", 200, "a2"),
-    ]
-    tail = [_turn("user", 50, "q3")]
-    # head + tail = 250 + 9 framing; a2 and q2 fit (+256), a1 would not.
-    fitted = fit_history(pinned_head=head, history=history, pinned_tail=tail, budget=540)
-    assert [m.content for m in fitted] == ["system", "passage", "q2", "a2", "q3"]
-    assert count_chat(fitted) <= 540
-    # With room for a1 but not q1, a1 goes too rather than standing without its question.
-    fitted = fit_history(pinned_head=head, history=history, pinned_tail=tail, budget=760)
-    assert [m.content for m in fitted] == ["system", "passage", "q2", "a2", "q3"]
+    head = [_turn("system", 100, "system")]
+    history = [_turn("user", 100, "passage"), *_exchanges(4)]
+    tail = [_turn("user", 50, "q5")]
+    # passage, q1..q4 and a1..a4 cost 1124 with framing; 1024 must go: q1, a1, q2, a2
+    # would do (521), but turns leave DROP_STEP at a time: a2 also leaves with q2, and
+    # then q3's answer needs its question, so the step is the first four turns exactly.
+    assert DROP_STEP == 4
+    fitted = fit_history(pinned_head=head, history=history, pinned_tail=tail, budget=1000, keep=0)
+    assert [m.content for m in fitted] == ["system", "passage", "q3", "a3", "q4", "a4", "q5"]
+    assert count_chat(fitted) <= 1000
+
+
+def test_an_answer_never_stands_without_its_question() -> None:
+    head = [_turn("system", 100, "system")]
+    # Dropping one turn (q1) is enough, and a step of four takes q1, a1, q2, a2; with
+    # the passage kept, a step that ended on a question would leave its answer first.
+    history = [_turn("user", 100, "passage"), _turn("user", 50, "q1"), *_exchanges(3)[1:]]
+    tail = [_turn("user", 50, "q4")]
+    fitted = fit_history(pinned_head=head, history=history, pinned_tail=tail, budget=700, keep=0)
+    contents = [m.content for m in fitted]
+    assert contents[:2] == ["system", "passage"]
+    assert contents[2].startswith("q")
+    assert contents[-1] == "q4"
+
+
+def test_the_cut_holds_still_while_the_session_grows() -> None:
+    """A prompt cache reuses the longest common prefix: with one turn more, the prompt
+    must keep the same first turns (not drop one more each turn)."""
+    head = [_turn("system", 100, "system")]
+    budget = 1500
+    cuts = []
+    for exchanges in range(4, 12):
+        history = [_turn("user", 100, "passage"), *_exchanges(exchanges)]
+        fitted = fit_history(
+            pinned_head=head,
+            history=history,
+            pinned_tail=[_turn("user", 50, "q")],
+            budget=budget,
+            keep=0,
+        )
+        assert count_chat(fitted) <= budget
+        cuts.append(fitted[2].content)  # the first turn after the passage
+    # The cut moves in steps of two exchanges, not at every turn.
+    assert len(set(cuts)) <= len(cuts) // 2 + 1
 
 
 def test_the_pinned_parts_alone_too_big() -> None:

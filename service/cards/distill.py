@@ -7,7 +7,6 @@ structured output; code then checks quality and drops what the learner already h
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -22,11 +21,12 @@ from service.cards.schemas import clean_tags
 from service.cards.service import BatchResult, NewCard, add_batch
 from service.errors import Conflict
 from service.learners.models import Learner
+from service.llm.blocks import delimit
 from service.llm.client import LLM, Call
+from service.llm.structured import schema_instruction
 from service.llm.tokens import ChatMessage, count_chat, count_text
 from service.sources.models import Source
 from service.tutor.models import Kind, Message, Role, Status
-from service.tutor.prompting import delimit
 from service.tutor.service import get_session
 
 _LABELS = {
@@ -91,10 +91,10 @@ async def _build_call(
     learner: Learner,
     messages: list[Message],
     session_id: uuid.UUID,
+    nonce: str,
     source: Source | None,
     max_cards: int,
 ) -> Call:
-    nonce = secrets.token_hex(4)
     prompt = prompts.load("distill")
     system = ChatMessage.of("system", prompt.render(max_cards=str(max_cards)))
     existing = list(await db.scalars(select(Card.front).where(Card.session_id == session_id)))
@@ -103,15 +103,15 @@ async def _build_call(
     made_block = "Cards already made from this session:\n\n" + delimit(
         "EXISTING CARDS", made, nonce
     )
-    settings = llm.settings
-    budget = (
-        settings.context_tokens
-        - settings.max_output_tokens
-        - count_chat([system])
+    budget = await llm.budget("distill")
+    # What is left for the transcript (the schema instruction joins the system prompt).
+    room = (
+        budget.prompt
+        - count_chat([system, schema_instruction(DistilledCards)])
         - count_text(context + made_block)
         - 200
     )
-    transcript = _fit_transcript(_transcript_entries(messages), budget)
+    transcript = _fit_transcript(_transcript_entries(messages), room)
     user = ChatMessage.of(
         "user",
         f"{context}Session transcript:\n\n{delimit('TRANSCRIPT', transcript, nonce)}\n\n"
@@ -140,6 +140,7 @@ async def distill_session(
         learner=learner,
         messages=messages,
         session_id=session.id,
+        nonce=session.prompt_nonce,
         source=source,
         max_cards=max_cards,
     )

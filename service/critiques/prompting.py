@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 import prompts
-from service.config import LLMSettings
 from service.critiques.models import Critique
+from service.llm.blocks import delimit
+from service.llm.budget import Budget
 from service.llm.client import Call
 from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
-from service.tutor.prompting import delimit
 
 
 def _previous_block(previous: Critique, nonce: str) -> str:
@@ -26,13 +25,13 @@ def _previous_block(previous: Critique, nonce: str) -> str:
 def build_critique_call(
     *,
     learner_id: uuid.UUID,
-    settings: LLMSettings,
+    budget: Budget,
+    nonce: str,
     critique: Critique,
     reference: str | None,
     previous: Critique | None,
 ) -> Call:
     """The call; without the previous attempt if only that way it fits the budget."""
-    nonce = secrets.token_hex(4)
     prompt = prompts.load("critique")
     system = ChatMessage.of("system", prompt.render())
     parts = [f"Concept:\n\n{delimit('CONCEPT', critique.concept, nonce)}"]
@@ -46,15 +45,14 @@ def build_critique_call(
     explanation = f"The learner's explanation (attempt {critique.attempt}):\n\n" + delimit(
         "EXPLANATION", critique.explanation, nonce
     )
-    budget = settings.context_tokens - settings.max_output_tokens
     candidates = [[*parts, _previous_block(previous, nonce)]] if previous else []
     candidates.append(parts)
     needed = 0
     for blocks in candidates:
         user = ChatMessage.of("user", "\n\n".join([*blocks, explanation]))
         needed = count_chat([system, user])
-        if needed <= budget:
+        if needed <= budget.prompt:
             return Call(
                 learner_id=learner_id, purpose="critique", prompt=prompt, messages=[system, user]
             )
-    raise PromptTooLong(needed, budget)
+    raise PromptTooLong(needed, budget.prompt)

@@ -37,7 +37,11 @@ async def create_critique(
 ) -> CritiqueOut:
     """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
     critique = await service.start_critique(
-        db, settings=llm.settings, learner=learner, session_id=session_id, request=body
+        db,
+        budget=await llm.budget("critique"),
+        learner=learner,
+        session_id=session_id,
+        request=body,
     )
     critique = await service.run_critique(db, llm=llm, learner=learner, critique=critique)
     message = await db.get_one(Message, critique.critique_message_id)

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.config import LLMSettings
 from service.critiques.grounding import ground
 from service.critiques.models import Critique, Verdict
 from service.critiques.prompting import build_critique_call
@@ -22,6 +21,7 @@ from service.critiques.schemas import CritiqueDraft, CritiqueRequest
 from service.critiques.writing import as_markdown
 from service.db import utcnow
 from service.learners.models import Learner
+from service.llm.budget import Budget
 from service.llm.client import LLM, Usage
 from service.llm.errors import LLMFailure
 from service.llm.tokens import PromptTooLong, count_text
@@ -60,7 +60,7 @@ def low_effort_draft(concept: str) -> CritiqueDraft:
 async def start_critique(
     db: AsyncSession,
     *,
-    settings: LLMSettings,
+    budget: Budget,
     learner: Learner,
     session_id: uuid.UUID,
     request: CritiqueRequest,
@@ -68,16 +68,14 @@ async def start_critique(
     """Store the attempt and a pending critique; commit before any model call."""
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
     explanation = request.explanation.strip()
-    model = settings.model_for("critique")
-    tokens = count_text(explanation, model=model)
-    if tokens > MAX_EXPLANATION_TOKENS:
-        raise TooManyTokens("explanation", "explanation_too_long", tokens, MAX_EXPLANATION_TOKENS)
+    tokens = count_text(explanation, model=budget.model)
+    limit = min(MAX_EXPLANATION_TOKENS, budget.passage)
+    if tokens > limit:
+        raise TooManyTokens("explanation", "explanation_too_long", tokens, limit)
     if request.passage is not None:
-        passage_tokens = count_text(request.passage, model=model)
-        if passage_tokens > settings.max_passage_tokens:
-            raise TooManyTokens(
-                "passage", "passage_too_long", passage_tokens, settings.max_passage_tokens
-            )
+        passage_tokens = count_text(request.passage, model=budget.model)
+        if passage_tokens > budget.passage:
+            raise TooManyTokens("passage", "passage_too_long", passage_tokens, budget.passage)
     key = concept_key(request.concept)
     latest = await db.scalar(
         select(func.max(Critique.attempt)).where(
@@ -112,7 +110,7 @@ async def start_critique(
     return critique
 
 
-async def _reference(db: AsyncSession, critique: Critique, settings: LLMSettings) -> str | None:
+async def _reference(db: AsyncSession, critique: Critique, budget: Budget) -> str | None:
     """The passage given with the attempt, else the session's passages, newest first."""
     if critique.reference:
         return critique.reference
@@ -124,7 +122,7 @@ async def _reference(db: AsyncSession, critique: Critique, settings: LLMSettings
     kept: list[str] = []
     used = 0
     for passage in passages:
-        if used + passage.token_count > settings.max_passage_tokens:
+        if used + passage.token_count > budget.passage:
             break
         kept.append(passage.content)
         used += passage.token_count
@@ -153,12 +151,18 @@ async def _draft(
     if is_low_effort(critique.explanation):
         return low_effort_draft(critique.concept), None
     previous = await _previous(db, critique)
+    budget = await llm.budget("critique")
+    nonce = await db.scalar(
+        select(TutorSession.prompt_nonce).where(TutorSession.id == critique.session_id)
+    )
+    assert nonce is not None  # the critique's session exists: it holds the critique
     try:
         call = build_critique_call(
             learner_id=learner.id,
-            settings=llm.settings,
+            budget=budget,
+            nonce=nonce,
             critique=critique,
-            reference=await _reference(db, critique, llm.settings),
+            reference=await _reference(db, critique, budget),
             previous=previous,
         )
     except PromptTooLong as exc:

@@ -129,6 +129,28 @@ class _Lines:
         return None
 
 
+async def read_whole(reads: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
+    """A completion that was not streamed (a server that may not stream this model, or
+    that ignores `stream`): the whole answer as one chunk."""
+    body = b"".join([read async for read in reads])
+    try:
+        completion = json.loads(body)
+    except ValueError:
+        raise ChunkError("The model endpoint answered with something that is not JSON.") from None
+    if not isinstance(completion, dict):
+        raise ChunkError("The model endpoint answered with JSON that is not an object.")
+    if completion.get("error"):
+        raise ChunkError(f"The model endpoint reported an error: {_error_message(completion)}")
+    choices = completion.get("choices") or [{}]
+    message = choices[0].get("message") or {}
+    content = message.get("content")
+    yield Chunk(
+        content if isinstance(content, str) else "",
+        choices[0].get("finish_reason"),
+        _usage(completion.get("usage")),
+    )
+
+
 def parse_chunk(data: str) -> Chunk:
     try:
         chunk = json.loads(data)

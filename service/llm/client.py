@@ -1,15 +1,18 @@
 """The one place that talks to the model: stream text, complete text, structured output.
 
-One AsyncOpenAI client per process, built from settings at start-up, with an explicit
-timeout and retry count. The openai client retries connection errors, 429 and 5xx
-answers before a response starts; a stream is never retried once its first token is
-out, because the learner has already seen it.
+One AsyncOpenAI client per process, built from settings at start-up. Every call is a
+streamed chat completion, answered or not to a learner as it arrives: one way to send
+(service/llm/sending.py: deadline, retries, refusals), one way to read (chunks, with the
+thinking and copied markers filtered out), and one rule for when an answer is complete
+(the server said why it finished). What the server is — its context, its token
+parameter, the JSON forms it takes — is learnt per model (service/llm/endpoint.py).
 
 Every call is written to `llm_calls` when it ends, however it ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -17,7 +20,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Generic, get_args
 
-import aiohttp
 import httpx2
 import openai
 from fastapi import Depends, Request
@@ -28,33 +30,42 @@ from sqlalchemy import insert
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.db import Database, table_of
-from service.llm.chunks import ChunkError, read_chunks
+from service.llm.answer_filter import AnswerFilter, without_orphan_thinking
+from service.llm.budget import Budget
+from service.llm.chunks import Chunk, ChunkError, read_chunks, read_whole
+from service.llm.endpoint import Endpoint, Endpoints
 from service.llm.errors import (
+    FormatRefused,
     LLMBadOutput,
     LLMError,
     LLMFailure,
     LLMInterrupted,
-    LLMRateLimited,
     LLMTimeout,
     LLMUnavailable,
 )
 from service.llm.models import LLMCall
+from service.llm.probe import Unreachable, read_context
+from service.llm.sending import ChatRequest, open_stream
 from service.llm.structured import (
-    FALLBACK_ORDER,
     Model,
     OutputInvalid,
-    StructuredMode,
     parse_output,
     repair_messages,
     response_format,
     schema_instruction,
 )
-from service.llm.tokens import ChatMessage, count_chat, count_text, encoding_for
+from service.llm.tokens import ChatMessage, count_chat, count_text, counts_exactly, encoding_for
 from service.metrics.registry import Metrics
 
 log = logging.getLogger(__name__)
 
 _INSERT_CALL = insert(table_of(LLMCall))
+# How long what a server said of its context holds; a server that did not answer the
+# question is asked again sooner.
+_PROBE_SECONDS = 300.0
+_PROBE_AGAIN_UNREACHABLE_SECONDS = 15.0
+_PROBE_TIMEOUT_SECONDS = 3.0  # one question
+_PROBE_TOTAL_SECONDS = 5.0  # all of them: the learner is waiting
 
 
 @dataclass(frozen=True)
@@ -112,88 +123,111 @@ def _elapsed_ms(since: float) -> int:
     return round((time.monotonic() - since) * 1000)
 
 
-def _timed_out(exc: Exception) -> bool:
-    """Whether a timeout error is one. The SDK's aiohttp transport reports every broken
-    connection that is not a refusal (a server that hangs up without answering) as a
-    connect timeout; the aiohttp error it was raised from tells them apart."""
-    cause: BaseException = exc
-    while cause.__cause__ is not None:
-        cause = cause.__cause__
-    return isinstance(cause, TimeoutError) or not isinstance(cause, aiohttp.ClientConnectionError)
-
-
-def _stream_failure(exc: Exception, settings: LLMSettings, *, started: bool) -> LLMFailure:
-    """A failure while reading a stream: a timeout, or the answer breaking off."""
-    if isinstance(exc, httpx2.TimeoutException) and _timed_out(exc):
-        failure: LLMFailure = LLMTimeout(
-            f"The model stopped sending for {settings.timeout:g} seconds."
-        )
+def _read_failure(exc: Exception, settings: LLMSettings, *, started: bool) -> LLMFailure:
+    """A failure while reading a stream: a silence too long, or the answer breaking off."""
+    if isinstance(exc, LLMFailure):
+        failure = exc
+    elif isinstance(exc, httpx2.ReadTimeout | TimeoutError):
+        failure = LLMTimeout(f"The model stopped sending for {settings.timeout:g} seconds.")
     elif isinstance(exc, ChunkError):
         failure = LLMError(str(exc))
-    elif isinstance(exc, httpx2.TransportError):
+    elif isinstance(exc, httpx2.TransportError | openai.APIConnectionError):
         failure = LLMError("The connection to the model endpoint broke.")
     else:
-        failure = translate_error(exc, settings)
-    if started and not isinstance(failure, LLMTimeout):
+        failure = LLMError(f"The model call failed: {type(exc).__name__}.")
+    if started and not isinstance(failure, LLMTimeout | LLMInterrupted):
         failure = LLMInterrupted(f"The answer stream broke off: {failure.message}")
     return failure
 
 
-def translate_error(exc: Exception, settings: LLMSettings) -> LLMFailure:
-    """An openai exception as the error Tutor's clients see."""
-    if isinstance(exc, LLMFailure):
-        return exc
-    if isinstance(exc, openai.APITimeoutError) and _timed_out(exc):
-        return LLMTimeout(f"The model did not answer within {settings.timeout:g} seconds.")
-    if isinstance(exc, openai.RateLimitError):
-        retry_after = exc.response.headers.get("retry-after")
-        return LLMRateLimited(
-            "The model endpoint is rate limiting requests; try again shortly.",
-            headers={"Retry-After": retry_after} if retry_after else None,
-        )
-    if isinstance(exc, openai.APIConnectionError):
-        return LLMError(f"Could not reach the model endpoint at {settings.base_url or 'OpenAI'}.")
-    if isinstance(exc, openai.APIStatusError):
-        return LLMError(f"The model endpoint answered {exc.status_code}: {exc.message}")
-    return LLMError(f"The model call failed: {type(exc).__name__}.")
-
-
 class TextStream:
-    """An answer arriving in pieces. Iterate for text; `close()` stops it upstream at once."""
+    """An answer arriving in pieces. Iterate for text; `close()` stops it upstream at once.
+
+    The answer is complete only when the server says why it finished (`finish_reason`);
+    a stream that just ends was cut, and raises LLMInterrupted with what it had.
+    """
 
     def __init__(
-        self, llm: LLM, call: Call, model: str, upstream: httpx2.Response, started: float
+        self,
+        llm: LLM,
+        call: Call,
+        endpoint: Endpoint,
+        upstream: httpx2.Response,
+        started: float,
+        output_tokens: int,
     ) -> None:
         self._llm = llm
         self._call = call
-        self._model = model
+        self._endpoint = endpoint
         self._upstream = upstream
         self._started = started
+        self._output_tokens = output_tokens
+        self._filter = AnswerFilter()
         self._first_token_ms: int | None = None
         self._server_usage: Usage | None = None
         self._recorded = False
+        self._stopped_by: LLMFailure | None = None
+        self._closing: asyncio.Future[None] | None = None
         self.text = ""
         self.truncated = False
 
     async def __aiter__(self) -> AsyncIterator[str]:
+        finish_reason = None
         try:
-            async for chunk in read_chunks(self._upstream.aiter_bytes()):
+            async for chunk in self._chunks():
                 if chunk.usage is not None:
                     self._server_usage = Usage(*chunk.usage, estimated=False)
-                if chunk.finish_reason == "length":
-                    self.truncated = True
-                if chunk.text:
-                    if self._first_token_ms is None:
-                        self._first_token_ms = _elapsed_ms(self._started)
-                    self.text += chunk.text
-                    yield chunk.text
+                finish_reason = chunk.finish_reason or finish_reason
+                if piece := self._take(self._filter.feed(chunk.text)):
+                    yield piece
+            if piece := self._take(self._filter.end()):
+                yield piece
+            self._check_ended(finish_reason)
         except Exception as exc:
-            failure = _stream_failure(exc, self._llm.settings, started=bool(self.text))
+            failure = self._stopped_by or _read_failure(
+                exc, self._llm.settings, started=bool(self.text)
+            )
             await self._finish(failure.outcome, error=failure.message)
             raise failure from exc
         finally:
             await self._upstream.aclose()
+        self.text = without_orphan_thinking(self.text)
+        self.truncated = finish_reason == "length"
+        self._learn_ratio()
         await self._finish("truncated" if self.truncated else "ok")
+
+    def _chunks(self) -> AsyncIterator[Chunk]:
+        reads = self._upstream.aiter_bytes()
+        if self._upstream.headers.get("content-type", "").startswith("application/json"):
+            return read_whole(reads)  # not streamed after all
+        return read_chunks(reads)
+
+    def _take(self, piece: str) -> str:
+        if piece:
+            if self._first_token_ms is None:
+                self._first_token_ms = _elapsed_ms(self._started)
+            self.text += piece
+        return piece
+
+    def _check_ended(self, finish_reason: str | None) -> None:
+        if finish_reason is None:
+            raise LLMInterrupted(
+                "The model's answer stream ended before the model said it had finished."
+            )
+        if not self.text.strip() and finish_reason == "length":
+            raise LLMError(
+                f"The model used its whole answer budget ({self._output_tokens} tokens) "
+                "before it began to answer (a reasoning model thinking at length?): raise "
+                "TUTOR_LLM_MAX_OUTPUT_TOKENS."
+            )
+        if not self.text.strip():
+            raise LLMError("The model's answer was empty.")
+
+    def _learn_ratio(self) -> None:
+        if self._server_usage is not None:
+            self._endpoint.observe_usage(
+                counted=count_chat(self._call.messages), reported=self._server_usage.prompt_tokens
+            )
 
     @property
     def usage(self) -> Usage:
@@ -201,9 +235,15 @@ class TextStream:
             return self._server_usage
         return Usage(
             prompt_tokens=count_chat(self._call.messages),
-            completion_tokens=count_text(self.text, model=self._model),
+            completion_tokens=count_text(self.text, model=self._endpoint.model),
             estimated=True,
         )
+
+    def stop(self, failure: LLMFailure) -> None:
+        """End the answer from outside (the server is stopping): the reading loop raises
+        `failure`, with the text so far kept."""
+        self._stopped_by = failure
+        self._closing = asyncio.ensure_future(self._upstream.aclose())
 
     async def close(self, *, outcome: str = "interrupted") -> None:
         """Stop reading and close the upstream connection (no tokens paid for nobody)."""
@@ -216,7 +256,7 @@ class TextStream:
         self._recorded = True
         await self._llm.record(
             self._call,
-            model=self._model,
+            model=self._endpoint.model,
             usage=self.usage,
             first_token_ms=self._first_token_ms,
             duration_ms=_elapsed_ms(self._started),
@@ -226,93 +266,146 @@ class TextStream:
 
 
 class LLM:
-    """The model, as Tutor uses it. Built once per process."""
+    """The model, as Tutor uses it. Built once per process.
+
+    `database` is where calls are logged; None logs nothing (`tutor doctor`).
+    """
 
     def __init__(
-        self, settings: LLMSettings, database: Database, *, metrics: Metrics | None = None
+        self,
+        settings: LLMSettings,
+        database: Database | None,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self._database = database
         self._metrics = metrics
         self._client: AsyncOpenAI | None = None
-        # The response_format the server accepted last, for `structured = auto`.
-        self._structured_mode: StructuredMode | None = None
+        self._endpoints = Endpoints(settings.base_url, settings.token_param)
+        self._probe_lock = asyncio.Lock()
         if settings.configured:
             self._client = AsyncOpenAI(
                 base_url=settings.base_url,
                 # Local servers take any key; the SDK insists on one.
                 api_key=settings.api_key.get_secret_value() if settings.api_key else "none",
                 timeout=openai.Timeout(settings.timeout, connect=settings.connect_timeout),
-                max_retries=settings.max_retries,
+                # Retries are ours (service/llm/sending.py), inside TUTOR_LLM_TIMEOUT.
+                max_retries=0,
                 http_client=openai.DefaultAioHttpClient(),
             )
 
+    @property
+    def client(self) -> AsyncOpenAI | None:
+        return self._client
+
     def warm_up(self) -> None:
-        """Load now what the first call would otherwise wait for (about 0.2 s): the token
-        encodings, read from disk, and the SDK's chat resources (the calls that are not
-        streamed use them), imported on use."""
+        """Load now what the first call would otherwise wait for: the token encodings,
+        read from disk on first use."""
         for purpose in get_args(Purpose):
             encoding_for(self.settings.model_for(purpose))
-        if self._client is not None:
-            _ = self._client.chat.completions
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
 
-    def _ready(self, purpose: Purpose) -> tuple[AsyncOpenAI, str]:
+    def endpoint(self, purpose: Purpose) -> Endpoint | None:
+        """What is known of the model for `purpose` (None when none is configured)."""
         model = self.settings.model_for(purpose)
         if self._client is None or model is None:
-            raise LLMUnavailable()
-        return self._client, model
+            return None
+        return self._endpoints.of(model, counts_exact=counts_exactly(model))
 
-    async def stream_text(self, call: Call) -> TextStream:
+    async def budget(self, purpose: Purpose) -> Budget:
+        """The token limits for a call for `purpose`, after asking the server its context
+        (once every few minutes). Never fails: a server that does not answer leaves the
+        settings in force, and the call itself will say what is wrong."""
+        endpoint = self.endpoint(purpose)
+        if endpoint is not None:
+            await self._probe(endpoint)
+        return Budget.of(self.settings, endpoint)
+
+    async def _probe(self, endpoint: Endpoint) -> None:
+        if not self._worth_probing(endpoint):
+            return
+        async with self._probe_lock:
+            if not self._worth_probing(endpoint):
+                return  # another request asked while this one waited
+            assert self._client is not None
+            endpoint.probed_at = time.monotonic()
+            try:
+                async with asyncio.timeout(_PROBE_TOTAL_SECONDS):
+                    found = await read_context(
+                        self._client, endpoint.model, seconds=_PROBE_TIMEOUT_SECONDS
+                    )
+            except (Unreachable, TimeoutError) as exc:
+                log.info("the model server did not say its context size: %s", exc)
+                endpoint.probed_at -= _PROBE_SECONDS - _PROBE_AGAIN_UNREACHABLE_SECONDS
+                return
+            if found is not None:
+                endpoint.learn_context(found.tokens, found.source)
+
+    def _worth_probing(self, endpoint: Endpoint) -> bool:
+        if self.settings.base_url is None:
+            return False  # OpenAI says nothing of its contexts, and they are large
+        return endpoint.probed_at is None or time.monotonic() - endpoint.probed_at > _PROBE_SECONDS
+
+    def _ready(self, purpose: Purpose) -> tuple[AsyncOpenAI, Endpoint]:
+        endpoint = self.endpoint(purpose)
+        if self._client is None or endpoint is None:
+            raise LLMUnavailable()
+        return self._client, endpoint
+
+    def _request(
+        self, call: Call, endpoint: Endpoint, json_format: dict[str, Any] | None
+    ) -> ChatRequest:
+        body: dict[str, Any] = {
+            "model": endpoint.model,
+            "messages": [m.as_openai() for m in call.messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if json_format is not None:
+            body["response_format"] = json_format
+        if self.settings.reasoning_effort is not None:
+            body["reasoning_effort"] = self.settings.reasoning_effort
+        return ChatRequest(body, Budget.of(self.settings, endpoint).output)
+
+    async def stream_text(
+        self, call: Call, *, json_format: dict[str, Any] | None = None
+    ) -> TextStream:
         """Open the stream: failures before the first token raise here, as LLMFailure."""
-        client, model = self._ready(call.purpose)
+        client, endpoint = self._ready(call.purpose)
+        request = self._request(call, endpoint, json_format)
         started = time.monotonic()
         try:
-            # The SDK's own request (base URL, key, retries, errors before the first byte)
-            # returning the raw response, whose chunks service/llm/chunks.py parses;
-            # closed by TextStream (read to the end, failed, or closed early). Not
-            # `chat.completions.create`: it walks the messages against their typed
-            # definitions before sending, which cost a third of the work before the
-            # first token, and changes nothing in plain text messages.
-            upstream = await client.post(
-                "/chat/completions",
-                cast_to=httpx2.Response,
-                body={
-                    "model": model,
-                    "messages": [m.as_openai() for m in call.messages],
-                    "max_tokens": self.settings.max_output_tokens,
-                    "stream": True,
-                    "stream_options": {"include_usage": True},
-                },
-                stream=True,
-            )
-        except Exception as exc:
-            failure = translate_error(exc, self.settings)
-            await self._record_failure(call, model, started, failure)
-            raise failure from exc
-        return TextStream(self, call, model, upstream, started)
+            upstream = await open_stream(client, endpoint, self.settings, request)
+        except LLMFailure as failure:
+            await self._record_failure(call, endpoint.model, started, failure)
+            raise
+        return TextStream(self, call, endpoint, upstream, started, request.output_tokens)
 
-    async def complete_text(self, call: Call) -> Completion:
-        client, model = self._ready(call.purpose)
-        try:
-            return await self._complete(client, model, call)
-        except Exception as exc:
-            raise translate_error(exc, self.settings) from exc
+    async def complete_text(
+        self, call: Call, *, json_format: dict[str, Any] | None = None
+    ) -> Completion:
+        """The whole answer. Streamed underneath, so a slow model is waited for as long as
+        it keeps writing, and one timeout means the same thing for every call."""
+        stream = await self.stream_text(call, json_format=json_format)
+        async for _ in stream:
+            pass
+        return Completion(text=stream.text, truncated=stream.truncated, usage=stream.usage)
 
     async def complete_structured(self, call: Call, schema: type[Model]) -> Structured[Model]:
         """A validated `schema` instance, after at most one repair round."""
-        client, model = self._ready(call.purpose)
+        _, endpoint = self._ready(call.purpose)
         call = replace(call, messages=_with_schema_instruction(call.messages, schema))
-        first = await self._complete_json(client, model, call, schema)
+        first = await self._complete_json(endpoint, call, schema)
         try:
             return Structured(parse_output(first.text, schema), first.usage)
         except OutputInvalid as problem:
             log.info("structured output invalid (%s); asking for a repair", problem)
             retry = replace(call, messages=repair_messages(call.messages, first.text, str(problem)))
-            second = await self._complete_json(client, model, retry, schema)
+            second = await self._complete_json(endpoint, retry, schema)
         usage = first.usage + second.usage
         try:
             return Structured(parse_output(second.text, schema), usage)
@@ -323,66 +416,24 @@ class LLM:
             ) from None
 
     async def _complete_json(
-        self, client: AsyncOpenAI, model: str, call: Call, schema: type[BaseModel]
+        self, endpoint: Endpoint, call: Call, schema: type[BaseModel]
     ) -> Completion:
-        """Ask for JSON in the first form the server accepts; remember which one that is."""
-        configured = self.settings.structured
-        modes = FALLBACK_ORDER if configured == "auto" else (configured,)
-        start = modes.index(self._structured_mode) if self._structured_mode in modes else 0
-        for mode in modes[start:]:
+        """Ask for JSON in the strongest form this model's server accepts."""
+        modes = endpoint.structured_modes(self.settings.structured)
+        for mode in modes:
             try:
-                completion = await self._complete(
-                    client, model, call, json_format=response_format(mode, schema)
+                completion = await self.complete_text(
+                    call, json_format=response_format(mode, schema)
                 )
-            except openai.BadRequestError as exc:
+            except FormatRefused:
                 if mode == modes[-1]:
-                    raise translate_error(exc, self.settings) from exc
-                log.warning("the model endpoint refused response_format %s; trying the next", mode)
+                    raise
+                log.warning("%s refused response_format %s; trying the next", endpoint.model, mode)
+                endpoint.structured_refused(mode)
                 continue
-            except Exception as exc:
-                raise translate_error(exc, self.settings) from exc
-            self._structured_mode = mode
+            endpoint.structured_worked(mode)
             return completion
         raise AssertionError("unreachable: the last mode returns or raises")
-
-    async def _complete(
-        self,
-        client: AsyncOpenAI,
-        model: str,
-        call: Call,
-        *,
-        json_format: dict[str, Any] | None = None,
-    ) -> Completion:
-        """One non-streaming call, recorded; raises the openai exception on failure."""
-        started = time.monotonic()
-        extra: dict[str, Any] = {"response_format": json_format} if json_format else {}
-        try:
-            response = await client.chat.completions.create(
-                model=model,
-                messages=[m.as_openai() for m in call.messages],
-                max_tokens=self.settings.max_output_tokens,
-                **extra,
-            )
-            choice = response.choices[0]
-            text = choice.message.content or ""
-        except Exception as exc:
-            await self._record_failure(call, model, started, translate_error(exc, self.settings))
-            raise
-        truncated = choice.finish_reason == "length"
-        if response.usage is not None:
-            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens, False)
-        else:
-            usage = Usage(count_chat(call.messages), count_text(text, model=model), True)
-        duration = _elapsed_ms(started)
-        await self.record(
-            call,
-            model=model,
-            usage=usage,
-            first_token_ms=duration,
-            duration_ms=duration,
-            outcome="truncated" if truncated else "ok",
-        )
-        return Completion(text=text, truncated=truncated, usage=usage)
 
     async def _record_failure(
         self, call: Call, model: str, started: float, failure: LLMFailure
@@ -418,6 +469,8 @@ class LLM:
                 first_token_ms=first_token_ms,
                 duration_ms=duration_ms,
             )
+        if self._database is None:
+            return
         # Its own transaction: the call is logged even when the request's work is rolled
         # back. A Core insert: the ORM's flush cost more than the rest of logging a call.
         row = {

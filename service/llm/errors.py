@@ -8,7 +8,11 @@ from service.errors import ErrorResponse, TutorError
 
 # How model failures appear in the OpenAPI schema of every route that calls the model.
 MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {"model": ErrorResponse, "description": "The text or the prompt is over its limit."},
+    413: {
+        "model": ErrorResponse,
+        "description": "The text or the prompt is over its limit, or the model's context "
+        "is smaller than the prompt (`context_too_long`, which names the setting to lower).",
+    },
     429: {
         "model": ErrorResponse,
         "description": "Over the learner's limits (`rate_limited`, `quota_exceeded` with "
@@ -17,9 +21,10 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     502: {
         "model": ErrorResponse,
-        "description": "The model failed, or its answer had the wrong structure twice "
-        "(`llm_bad_output`). What the learner sent is kept; `error.details.message_id` "
-        "names the answer to retry, where there is one.",
+        "description": "The model endpoint cannot be reached (`llm_unreachable`), failed "
+        "(`llm_error`), broke off its answer (`llm_interrupted`), or its answer had the "
+        "wrong structure twice (`llm_bad_output`). What the learner sent is kept; "
+        "`error.details.message_id` names the answer to retry, where there is one.",
     },
     503: {
         "model": ErrorResponse,
@@ -64,6 +69,28 @@ class LLMRateLimited(LLMFailure):
 class LLMError(LLMFailure):
     status_code = 502
     code = "llm_error"
+
+
+class LLMUnreachable(LLMFailure):
+    """No connection: refused, reset or closed before the server sent a byte."""
+
+    status_code = 502
+    code = "llm_unreachable"
+    outcome = "unreachable"
+
+
+class FormatRefused(LLMError):
+    """The server refused the `response_format` it was sent; a weaker form may work."""
+
+    outcome = "format_refused"
+
+
+class ContextTooLong(LLMFailure):
+    """The server's context is smaller than the prompt plus the answer's token limit."""
+
+    status_code = 413
+    code = "context_too_long"
+    outcome = "context_too_long"
 
 
 class LLMInterrupted(LLMFailure):

@@ -1,10 +1,16 @@
 """Structured output that survives real servers: ask for JSON, parse it tolerantly,
 validate it with pydantic, and give the model one chance to repair a bad answer.
 
-Servers differ in what they accept: OpenAI and vLLM take a JSON schema as
-`response_format`, some servers only `{"type": "json_object"}`, some neither. In `auto`
-mode a 400 answer to one form falls back to the next, and the process remembers the
-form that worked, so only the first call pays for the discovery.
+Servers differ in what they accept: OpenAI, vLLM, llama.cpp and Ollama take a JSON
+schema as `response_format`, some servers only `{"type": "json_object"}`, some neither.
+In `auto` mode a refusal of one form falls back to the next, remembered per model
+(service/llm/endpoint.py), so only the first call pays for the discovery.
+
+The schema sent is the strict one: every property required (nullable where it may be
+empty), no other properties, no keywords OpenAI's strict mode rejects. Servers that
+constrain the output with a grammar (llama.cpp, vLLM, Ollama) fill exactly the required
+fields, so an optional field is one they leave out. Validation stays the pydantic
+model's own, lengths included.
 """
 
 from __future__ import annotations
@@ -28,11 +34,43 @@ class OutputInvalid(Exception):
     """The model's text is not a valid instance of the schema; says why, for the repair."""
 
 
+# Keywords OpenAI's strict mode refuses; pydantic checks them after the answer instead.
+_NOT_IN_STRICT_MODE = frozenset({"default", "minLength", "maxLength"})
+# Keywords whose value maps names to schemas: the names are not keywords.
+_NAMED_SCHEMAS = frozenset({"properties", "$defs"})
+
+
+def strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    strict: dict[str, Any] = _strict(schema.model_json_schema())
+    return strict
+
+
+def _strict(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    strict: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _NAMED_SCHEMAS:
+            strict[key] = {name: _strict(item) for name, item in value.items()}
+        elif key not in _NOT_IN_STRICT_MODE:
+            strict[key] = _strict(value)
+    if "properties" in strict:
+        strict["required"] = list(strict["properties"])
+        strict["additionalProperties"] = False
+    return strict
+
+
 def response_format(mode: StructuredMode, schema: type[BaseModel]) -> dict[str, Any] | None:
     if mode == "json_schema":
         return {
             "type": "json_schema",
-            "json_schema": {"name": schema.__name__, "schema": schema.model_json_schema()},
+            "json_schema": {
+                "name": schema.__name__,
+                "strict": True,
+                "schema": strict_schema(schema),
+            },
         }
     if mode == "json_object":
         return {"type": "json_object"}
@@ -44,7 +82,8 @@ def schema_instruction(schema: type[BaseModel]) -> ChatMessage:
     return ChatMessage.of(
         "system",
         "Reply with one JSON object and nothing else: no prose, no code fences. "
-        "It must match this JSON Schema:\n" + json.dumps(schema.model_json_schema()),
+        "It must match this JSON Schema, every property present:\n"
+        + json.dumps(strict_schema(schema)),
     )
 
 

@@ -64,6 +64,14 @@ def encoding_for(model: str | None) -> tiktoken.Encoding:
     return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
+def counts_exactly(model: str) -> bool:
+    """Whether Tutor counts this model's tokens with the model's own encoding."""
+    try:
+        return encoding_for(model).name == tiktoken.encoding_name_for_model(model)
+    except KeyError:
+        return False
+
+
 def count_text(text: str, *, model: str | None = None) -> int:
     # encode_ordinary: text like "<|endoftext|>" in a passage is text, not a special token.
     return len(encoding_for(model).encode_ordinary(text))
@@ -94,32 +102,43 @@ class PromptTooLong(Exception):
         self.budget = budget
 
 
+# Old turns leave the prompt this many at a time, so that the first turn kept, and with
+# it every byte of the prompt before the newest turns, stays the same for several turns
+# in a row: the server's prompt cache keeps working in a session longer than its context.
+DROP_STEP = 4
+
+
 def fit_history(
     *,
     pinned_head: Sequence[ChatMessage],
     history: Sequence[ChatMessage],
     pinned_tail: Sequence[ChatMessage],
     budget: int,
+    keep: int | None = None,
 ) -> list[ChatMessage]:
     """Head + as much recent history as fits + tail, within `budget` tokens.
 
-    The head (system prompt, the passage under discussion) and the tail (the latest
-    turns) always stay; the oldest history turns leave first.
+    The head (the system prompt), the tail (the latest turn) and `history[keep]` (the
+    passage under discussion) always stay; the oldest other turns leave first, in
+    steps of DROP_STEP.
     """
-    fixed = count_chat([*pinned_head, *pinned_tail])
-    if fixed > budget:
-        raise PromptTooLong(fixed, budget)
-    kept: list[ChatMessage] = []
-    used = fixed
-    for message in reversed(history):
-        cost = message.tokens + TOKENS_PER_MESSAGE
-        if used + cost > budget:
+    required = [*pinned_head, *pinned_tail, *([history[keep]] if keep is not None else [])]
+    needed = count_chat(required)
+    if needed > budget:
+        raise PromptTooLong(needed, budget)
+    droppable = [index for index in range(len(history)) if index != keep]
+    used = needed + sum(history[index].tokens + TOKENS_PER_MESSAGE for index in droppable)
+    dropping = 0
+    while used > budget:
+        used -= history[droppable[dropping]].tokens + TOKENS_PER_MESSAGE
+        dropping += 1
+    if dropping:
+        dropping = min(len(droppable), -(-dropping // DROP_STEP) * DROP_STEP)
+    gone = set(droppable[:dropping])
+    # An answer whose question is gone reads as a non sequitur: it goes too.
+    for index in droppable[dropping:]:
+        if not gone or history[index].role != "assistant":
             break
-        kept.append(message)
-        used += cost
-    dropped_some = len(kept) < len(history)
-    kept.reverse()
-    # An answer whose question was dropped reads as a non sequitur: drop it too.
-    while dropped_some and kept and kept[0].role == "assistant":
-        kept.pop(0)
+        gone.add(index)
+    kept = [message for index, message in enumerate(history) if index not in gone]
     return [*pinned_head, *kept, *pinned_tail]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,13 +16,13 @@ import prompts
 from service.errors import NotFound
 from service.jobs.claims import claim, finish
 from service.learners.models import Learner
+from service.llm.blocks import delimit, new_nonce
 from service.llm.client import LLM, Call
 from service.llm.errors import LLMFailure
 from service.llm.tokens import ChatMessage
 from service.reviews.days import learner_day
 from service.studylog.facts import anything_happened, day_facts
 from service.studylog.models import StudyLogEntry
-from service.tutor.prompting import delimit
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str
 async def write_narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
     """The diary text (None if the model wrote nothing); raises the model's failure."""
     prompt = prompts.load("study_log")
-    nonce = secrets.token_hex(4)
+    nonce = new_nonce()
     call = Call(
         learner_id=learner.id,
         purpose="studylog",

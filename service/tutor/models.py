@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, CreatedMixin, IdMixin, string_enum, utcnow
+from service.llm.blocks import NONCE_LENGTH, new_nonce
 
 
 class Role(enum.StrEnum):
@@ -53,6 +54,9 @@ class TutorSession(IdMixin, CreatedMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # The last message position distillation has seen: newer messages are new content.
     distilled_position: Mapped[int | None]
+    # Fences the learner's material in every prompt of the session: one nonce for the
+    # session's life keeps each turn's prompt a prefix of the next (service/llm/blocks.py).
+    prompt_nonce: Mapped[str] = mapped_column(String(NONCE_LENGTH), default=new_nonce)
 
     messages: Mapped[list[Message]] = relationship(
         back_populates="session",

@@ -1,22 +1,28 @@
 """Turning a session's messages into the chat the model sees.
 
-The learner's passages and questions are untrusted: each goes into a block fenced by
-markers carrying a random nonce, so text inside a passage cannot close its own block
-and pose as an instruction (the system prompts say the blocks are material, not orders).
+The chat is built so that each turn's prompt is the previous turn's prompt, byte for
+byte, followed by the previous answer and the new turn: servers that cache what they
+have read and written (llama.cpp's slots, vLLM's prefix cache) read only the new turn,
+and those that cache prompts (OpenAI) read only the answer and the new turn. So: one
+system prompt for every turn and level, the session's one nonce in every block, and a
+learner's turn in history exactly as it was sent, the instruction that ended it (the
+task and the depth, which vary) included.
+
+The learner's passages and questions are untrusted: each goes into a fenced block
+(service/llm/blocks.py) that the system prompt says is material, not orders.
 """
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import cache
-from itertools import groupby
 
 import prompts
-from service.config import LLMSettings
+from service.llm.blocks import delimit
+from service.llm.budget import Budget
 from service.llm.client import Call
-from service.llm.tokens import ChatMessage, fit_history
+from service.llm.tokens import ChatMessage, count_text, fit_history
 from service.tutor.models import Kind, Level, Message, Role, Status
 
 _BLOCK_NAMES = {
@@ -26,95 +32,125 @@ _BLOCK_NAMES = {
 }
 # Markers and the blank lines around a block, on top of the stored token count.
 _BLOCK_OVERHEAD_TOKENS = 24
-_GROUNDED = (
-    "Ground your answer in the passage under discussion (the first block of the session) "
-    "where it is relevant, and say so when it does not contain the answer."
-)
-_UNGROUNDED = (
-    "No passage grounds this session: answer from your own knowledge, and say at the "
-    "start of your answer that no passage grounds it."
+_EXPLAIN = "Explain the passage above."
+_EXPLAIN_AND_ANSWER = "Explain the passage above, and answer the learner's question about it."
+_ANSWER = "Answer the learner's latest question, grounded in the passage under discussion."
+_ANSWER_UNGROUNDED = (
+    "Answer the learner's latest question. No passage grounds this session: answer from "
+    "your own knowledge, and say at the start of your answer that no passage grounds it."
 )
 
 
-def delimit(name: str, text: str, nonce: str) -> str:
-    return f"<<<{name} {nonce}>>>\n{text}\n<<<END {name} {nonce}>>>"
+def _blocks(messages: Sequence[Message], nonce: str) -> str:
+    return "\n\n".join(delimit(_BLOCK_NAMES[m.kind], m.content, nonce) for m in messages)
+
+
+def _block_tokens(messages: Sequence[Message]) -> int:
+    return sum(m.token_count + _BLOCK_OVERHEAD_TOKENS for m in messages)
+
+
+@cache  # the same few texts, rendered and counted for every turn otherwise
+def _system() -> tuple[prompts.Prompt, ChatMessage]:
+    prompt = prompts.load("tutor")
+    return prompt, ChatMessage.of("system", prompt.render())
+
+
+@cache
+def _instruction(task: str, level: Level) -> tuple[str, int]:
+    guide = prompts.load(f"level-{level.value}").body.strip()
+    text = prompts.load("turn").render(task=task, level=level.value, level_guide=guide)
+    return text, count_text(text)
+
+
+def _exchanges(messages: Sequence[Message]) -> Iterator[tuple[list[Message], Message | None]]:
+    """The session as (learner messages, the tutor message that answered them)."""
+    asked: list[Message] = []
+    for message in messages:
+        if message.role is Role.learner:
+            asked.append(message)
+            continue
+        yield asked, message
+        asked = []
+    if asked:
+        yield asked, None
 
 
 def _learner_turn(
-    messages: Sequence[Message], nonce: str, closing: str | None = None
+    asked: Sequence[Message], answer: Message | None, nonce: str, *, grounded: bool
 ) -> ChatMessage:
-    blocks = [delimit(_BLOCK_NAMES[m.kind], m.content, nonce) for m in messages]
-    if closing is None and all(m.kind is Kind.passage for m in messages):
-        closing = "Explain this passage."
-    if closing:
-        blocks.append(closing)
-    tokens = sum(m.token_count + _BLOCK_OVERHEAD_TOKENS for m in messages)
-    return ChatMessage(role="user", content="\n\n".join(blocks), tokens=tokens)
+    """The learner's messages, and the instruction they were answered under (a critique's
+    attempt has none: the critique had its own prompt)."""
+    text, tokens = _blocks(asked, nonce), _block_tokens(asked)
+    if answer is not None and answer.kind in (Kind.explanation, Kind.answer):
+        instruction, instruction_tokens = _instruction(
+            _task(answer, asked, grounded), answer.level or Level.intuition
+        )
+        text, tokens = f"{text}\n\n{instruction}", tokens + instruction_tokens
+    return ChatMessage("user", text, tokens)
 
 
-def _history_turns(messages: Sequence[Message], nonce: str) -> list[ChatMessage]:
-    """Consecutive learner messages make one user turn; only finished answers count."""
-    turns = []
-    usable = [m for m in messages if m.role is Role.learner or m.status is Status.complete]
-    for role, group in groupby(usable, key=lambda m: m.role):
-        run = list(group)
-        if role is Role.learner:
-            turns.append(_learner_turn(run, nonce))
-        else:
-            turns += [ChatMessage("assistant", m.content, m.token_count) for m in run]
-    return turns
+def _task(answer: Message, asked: Sequence[Message], grounded: bool) -> str:
+    if answer.kind is Kind.explanation:
+        question = any(m.kind is Kind.question for m in asked)
+        return _EXPLAIN_AND_ANSWER if question else _EXPLAIN
+    return _ANSWER if grounded else _ANSWER_UNGROUNDED
 
 
-def _split_latest_learner_turn(
-    earlier: Sequence[Message],
-) -> tuple[list[Message], list[Message]]:
-    """(everything before, the learner messages since the tutor last spoke)."""
-    cut = len(earlier)
-    while cut > 0 and earlier[cut - 1].role is Role.learner:
-        cut -= 1
-    return list(earlier[:cut]), list(earlier[cut:])
+def _chat(messages: Sequence[Message], nonce: str) -> tuple[list[ChatMessage], int | None]:
+    """The turns of the session up to its last message (the answer being written), and
+    which turn holds the passage under discussion (the latest one).
 
-
-@cache  # the same few prompts, rendered and counted for every turn otherwise
-def _system(name: str, level: Level, **extra: str) -> tuple[prompts.Prompt, ChatMessage]:
-    prompt = prompts.load(name)
-    guide = prompts.load(f"level-{level.value}").body.strip()
-    text = prompt.render(level=level.value, level_guide=guide, **extra)
-    return prompt, ChatMessage.of("system", text)
+    An exchange whose answer never completed is left out of later prompts (a passage
+    too long for the model must not block every later turn), unless it holds the passage
+    under discussion; its learner turn then joins the next, since some chat templates
+    refuse two user turns in a row.
+    """
+    passages = [m for m in messages if m.kind is Kind.passage]
+    under_discussion = passages[-1] if passages else None
+    exchanges = list(_exchanges(messages))
+    turns: list[ChatMessage] = []
+    passage_turn = None
+    grounded = False
+    for index, (asked, answer) in enumerate(exchanges):
+        current = index == len(exchanges) - 1
+        unanswered = answer is None or answer.status is not Status.complete
+        if unanswered and not current and under_discussion not in asked:
+            continue
+        grounded = grounded or any(m.kind is Kind.passage for m in asked)
+        turn = _learner_turn(asked, answer, nonce, grounded=grounded)
+        if turns and turns[-1].role == "user":
+            last = turns.pop()
+            turn = ChatMessage(
+                "user", f"{last.content}\n\n{turn.content}", last.tokens + turn.tokens
+            )
+        if under_discussion in asked or (passage_turn == len(turns)):
+            passage_turn = len(turns)
+        turns.append(turn)
+        if answer is not None and answer.status is Status.complete and not current:
+            turns.append(ChatMessage("assistant", answer.content, answer.token_count))
+    return turns, passage_turn
 
 
 def build_call(
     *,
     learner_id: uuid.UUID,
-    settings: LLMSettings,
+    budget: Budget,
+    nonce: str,
     earlier: Sequence[Message],
     answer: Message,
 ) -> Call:
     """The chat for `answer`, given the session's messages before it."""
-    nonce = secrets.token_hex(4)
-    level = answer.level or Level.intuition
-    history, latest = _split_latest_learner_turn(earlier)
-    tail = [_learner_turn(latest, nonce)]
-    budget = settings.context_tokens - settings.max_output_tokens
-
-    if answer.kind is Kind.explanation:
-        prompt, system = _system("explain", level)
-        head = [system]
-    else:
-        passages = [m for m in history if m.kind is Kind.passage]
-        grounding = _GROUNDED if passages else _UNGROUNDED
-        prompt, system = _system("followup", level, grounding=grounding)
-        head = [system]
-        if passages:
-            # The passage under discussion stays in the prompt however long the session.
-            pinned = passages[-1]
-            head.append(_learner_turn([pinned], nonce, "This is the passage under discussion."))
-            history = [m for m in history if m.id != pinned.id]
-
+    prompt, system = _system()
+    turns, passage_turn = _chat([*earlier, answer], nonce)
+    latest = turns.pop()  # the learner's latest turn: the answer is not written yet
+    new_passage = passage_turn == len(turns)
     messages = fit_history(
-        pinned_head=head,
-        history=_history_turns(history, nonce),
-        pinned_tail=tail,
-        budget=budget,
+        pinned_head=[system],
+        history=turns,
+        pinned_tail=[latest],
+        budget=budget.prompt,
+        # The passage under discussion stays in the prompt however long the session,
+        # unless the learner has just sent the next one.
+        keep=None if new_passage else passage_turn,
     )
     return Call(learner_id=learner_id, purpose="explain", prompt=prompt, messages=messages)

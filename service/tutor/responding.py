@@ -1,9 +1,11 @@
 """Delivering an answer: as one JSON body, or as Server-Sent Events while it is written.
 
-Failures before the first token come back as an ordinary error response with the
-right status (503, 504, 429, 502). Once a stream has begun, a failure arrives as an
-`error` event. Either way the failed answer is saved and its id is in the error, so
-the client can retry it.
+Failures before the model starts answering come back as an ordinary error response
+with the right status (503, 504, 429, 502). An event stream whose model has not started
+within 5 seconds (retries, a slow prompt on a local server) starts anyway with a
+comment, and the pings keep it alive every 15 seconds; from then on, and once an answer
+streams, a failure arrives as an `error` event. Either way the failed answer is saved
+and its id is in the error, so the client can retry it.
 
 A streamed answer holds one of the learner's stream slots from before the turn is
 stored until the stream has ended, however it ends (done, error, client gone): the
@@ -13,8 +15,10 @@ request scope.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from functools import partial
 from typing import Annotated, Any
 
 import anyio
@@ -25,12 +29,13 @@ from starlette.types import Receive, Scope, Send
 
 from service.auth import CurrentLearner
 from service.clock import ClockDep
-from service.config import LLMSettings, Settings
+from service.config import Settings
 from service.db import Database, DatabaseDep, SessionDep
 from service.errors import ErrorResponse
 from service.inflight import InFlightDep
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
+from service.llm.budget import Budget
 from service.llm.client import LLM, LLMDep, TextStream
 from service.llm.errors import MODEL_ERRORS, LLMFailure
 from service.metrics.registry import Metrics
@@ -39,6 +44,12 @@ from service.tutor.turns import Interruption, Turn, finish
 
 # Comments on an idle stream keep proxies from closing it while the model thinks.
 _PING_SECONDS = 15
+# How long an event stream waits for the model to start before it starts itself; with
+# the pings every 15 s after, a waiting client hears from the server at least that often.
+_START_STREAMING_AFTER_SECONDS = 5
+_WAITING_COMMENT = b": the model has not started answering yet\r\n\r\n"
+# After the grace period, how long a stream has to save its answer and say why it ends.
+_SAY_GOODBYE_SECONDS = 2.0
 
 # How the two response forms appear in the OpenAPI schema.
 ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -103,9 +114,8 @@ class TurnContext:
         self.database = database
         self.llm = llm
 
-    @property
-    def settings(self) -> LLMSettings:
-        return self.llm.settings
+    async def budget(self) -> Budget:
+        return await self.llm.budget("explain")
 
     async def answer(self, turn: Turn) -> Response:
         return await respond(self.request, turn, llm=self.llm, database=self.database)
@@ -114,10 +124,22 @@ class TurnContext:
 TurnDep = Annotated[TurnContext, Depends()]
 
 
+class ServerStopping(LLMFailure):
+    """The server is stopping and the answer's grace period is over."""
+
+    status_code = 503
+    code = "server_stopped"
+    outcome = "interrupted"
+
+    def __init__(self) -> None:
+        super().__init__("The server stopped before the answer ended.")
+
+
 class _AnswerEventStream(EventSourceResponse):
     """An answer's events, counted as an active stream. On SIGTERM, sse-starlette would
-    cut every stream at once: here it sets `stopping` and lets the answer run for the
-    grace period, then cuts it."""
+    cut every stream at once: here it sets `stopping`, and the answer runs for the grace
+    period, then ends itself with an `error` event (`_events`); sse-starlette cancels
+    only what has still not ended a little later."""
 
     def __init__(
         self,
@@ -131,7 +153,7 @@ class _AnswerEventStream(EventSourceResponse):
             events,
             ping=_PING_SECONDS,
             shutdown_event=stopping,
-            shutdown_grace_period=shutdown_grace_seconds,
+            shutdown_grace_period=shutdown_grace_seconds + _SAY_GOODBYE_SECONDS,
         )
         self._metrics = metrics
 
@@ -159,22 +181,44 @@ def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
 
 
 async def respond(request: Request, turn: Turn, *, llm: LLM, database: Database) -> Response:
+    opening = asyncio.ensure_future(llm.stream_text(turn.call))
     try:
-        stream = await llm.stream_text(turn.call)
-    except LLMFailure as failure:
-        await finish(database, turn, text="", failure=failure)
-        raise _retryable(failure, turn) from None
+        if wants_event_stream(request):
+            await asyncio.wait({opening}, timeout=_START_STREAMING_AFTER_SECONDS)
+            if not opening.done():
+                return _event_stream(request, opening, turn, database, waited=True)
+        try:
+            stream = await opening
+        except LLMFailure as failure:
+            await finish(database, turn, text="", failure=failure)
+            raise _retryable(failure, turn) from None
+    except asyncio.CancelledError:
+        await _save_unopened(opening, turn, database, Interruption.server_stopped)
+        raise
     if wants_event_stream(request):
-        settings: Settings = request.app.state.settings
-        metrics: Metrics = request.app.state.metrics
-        stopping = anyio.Event()
-        return _AnswerEventStream(
-            _events(stream, turn, database, stopping=stopping, metrics=metrics),
-            stopping=stopping,
-            shutdown_grace_seconds=settings.shutdown_grace_seconds,
-            metrics=metrics,
-        )
+        return _event_stream(request, opening, turn, database, waited=False)
     return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
+
+
+def _event_stream(
+    request: Request,
+    opening: asyncio.Future[TextStream],
+    turn: Turn,
+    database: Database,
+    *,
+    waited: bool,
+) -> _AnswerEventStream:
+    settings: Settings = request.app.state.settings
+    metrics: Metrics = request.app.state.metrics
+    stopping = anyio.Event()
+    grace_over = _grace_over(stopping, settings.shutdown_grace_seconds)
+    events = _events(opening, turn, database, grace_over=grace_over, metrics=metrics, waited=waited)
+    return _AnswerEventStream(
+        events,
+        stopping=stopping,
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        metrics=metrics,
+    )
 
 
 async def _complete(stream: TextStream, turn: Turn, database: Database) -> MessageEnvelope:
@@ -194,22 +238,38 @@ async def _complete(stream: TextStream, turn: Turn, database: Database) -> Messa
     return MessageEnvelope(message=MessageOut.of(message))
 
 
+async def _grace_over(stopping: anyio.Event, grace_seconds: float) -> None:
+    await stopping.wait()
+    await anyio.sleep(grace_seconds)
+
+
 async def _events(
-    stream: TextStream,
+    opening: asyncio.Future[TextStream],
     turn: Turn,
     database: Database,
     *,
-    stopping: anyio.Event,
+    grace_over: Coroutine[None, None, None],
     metrics: Metrics,
+    waited: bool,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
+    stream: TextStream | None = None
     settled = False
+    cut = asyncio.ensure_future(grace_over)
     try:
+        if waited:
+            yield _WAITING_COMMENT
         try:
+            either: set[asyncio.Future[Any]] = {opening, cut}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if not opening.done():
+                raise ServerStopping()
+            stream = opening.result()
+            cut.add_done_callback(partial(_stop, stream))
             async for piece in stream:
                 yield _delta(piece)
         except LLMFailure as failure:
-            usage = stream.usage
-            await finish(database, turn, text=stream.text, usage=usage, failure=failure)
+            text, usage = (stream.text, stream.usage) if stream else ("", None)
+            await finish(database, turn, text=text, usage=usage, failure=failure)
             settled = True
             failure = _retryable(failure, turn)
             # Under a 200, so the HTTP middleware cannot see it: counted here.
@@ -225,10 +285,19 @@ async def _events(
         envelope = MessageEnvelope(message=MessageOut.of(message))
         yield ServerSentEvent(event="done", data=envelope.model_dump_json())
     finally:
+        cut.cancel()
         if not settled:
-            # Cut short: the client went away, or the server stopped after its grace.
-            why = Interruption.server_stopped if stopping.is_set() else Interruption.client_gone
-            await _save_cut(stream, turn, database, why)
+            # Cut short: the client went away, or the server's last moments ran out.
+            why = Interruption.server_stopped if cut.done() else Interruption.client_gone
+            if stream is None:
+                await _save_unopened(opening, turn, database, why)
+            else:
+                await _save_cut(stream, turn, database, why)
+
+
+def _stop(stream: TextStream, cut: asyncio.Future[None]) -> None:
+    if not cut.cancelled():
+        stream.stop(ServerStopping())
 
 
 def _delta(piece: str) -> bytes:
@@ -242,3 +311,14 @@ async def _save_cut(stream: TextStream, turn: Turn, database: Database, why: Int
     with anyio.CancelScope(shield=True):
         await stream.close()
         await finish(database, turn, text=stream.text, usage=stream.usage, interrupted=why)
+
+
+async def _save_unopened(
+    opening: asyncio.Future[TextStream], turn: Turn, database: Database, why: Interruption
+) -> None:
+    """Stop asking the model, and mark the answer that never began as failed."""
+    with anyio.CancelScope(shield=True):
+        opening.cancel()
+        if opening.done() and not opening.cancelled() and opening.exception() is None:
+            await opening.result().close()
+        await finish(database, turn, text="", interrupted=why)

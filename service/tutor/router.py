@@ -78,7 +78,11 @@ async def delete_session(
 async def explain(session_id: uuid.UUID, body: ExplainRequest, turn: TurnDep) -> Response:
     """Explain a passage at the chosen level (eli5, intuition, rigorous)."""
     started = await turns.start_explain(
-        turn.db, settings=turn.settings, learner=turn.learner, session_id=session_id, request=body
+        turn.db,
+        budget=await turn.budget(),
+        learner=turn.learner,
+        session_id=session_id,
+        request=body,
     )
     return await turn.answer(started)
 
@@ -87,7 +91,11 @@ async def explain(session_id: uuid.UUID, body: ExplainRequest, turn: TurnDep) ->
 async def follow_up(session_id: uuid.UUID, body: FollowUpRequest, turn: TurnDep) -> Response:
     """Ask a follow-up question; the tutor sees the session so far."""
     started = await turns.start_followup(
-        turn.db, settings=turn.settings, learner=turn.learner, session_id=session_id, request=body
+        turn.db,
+        budget=await turn.budget(),
+        learner=turn.learner,
+        session_id=session_id,
+        request=body,
     )
     return await turn.answer(started)
 
@@ -116,6 +124,6 @@ async def retry(session_id: uuid.UUID, message_id: uuid.UUID, turn: TurnDep) -> 
         )
         return JSONResponse(envelope.model_dump(mode="json"))
     started = await turns.commit_turn(
-        turn.db, learner=turn.learner, settings=turn.settings, session=session, answer=answer
+        turn.db, learner=turn.learner, budget=await turn.budget(), session=session, answer=answer
     )
     return await turn.answer(started)

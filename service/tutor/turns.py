@@ -18,10 +18,10 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.config import LLMSettings
 from service.db import Database, built, table_of, utcnow
 from service.errors import Conflict, TutorError
 from service.learners.models import Learner
+from service.llm.budget import Budget
 from service.llm.client import Call, Usage
 from service.llm.errors import LLMFailure
 from service.llm.tokens import PromptTooLong, count_text
@@ -89,10 +89,10 @@ def _title_from(passage: str) -> str:
     return title
 
 
-def _check_size(text: str, *, settings: LLMSettings, what: str, code: str) -> int:
-    tokens = count_text(text, model=settings.model_for("explain"))
-    if tokens > settings.max_passage_tokens:
-        raise TooManyTokens(what, code, tokens, settings.max_passage_tokens)
+def _check_size(text: str, *, budget: Budget, what: str, code: str) -> int:
+    tokens = count_text(text, model=budget.model)
+    if tokens > budget.passage:
+        raise TooManyTokens(what, code, tokens, budget.passage)
     return tokens
 
 
@@ -108,14 +108,20 @@ async def commit_turn(
     db: AsyncSession,
     *,
     learner: Learner,
-    settings: LLMSettings,
+    budget: Budget,
     session: TutorSession,
     answer: Message,
 ) -> Turn:
     # Build the prompt before committing: a prompt that cannot fit is refused whole.
     earlier = [m for m in session.messages if m.position < answer.position]
     try:
-        call = build_call(learner_id=learner.id, settings=settings, earlier=earlier, answer=answer)
+        call = build_call(
+            learner_id=learner.id,
+            budget=budget,
+            nonce=session.prompt_nonce,
+            earlier=earlier,
+            answer=answer,
+        )
     except PromptTooLong as exc:
         await db.rollback()
         raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
@@ -131,14 +137,14 @@ async def commit_turn(
 async def start_explain(
     db: AsyncSession,
     *,
-    settings: LLMSettings,
+    budget: Budget,
     learner: Learner,
     session_id: uuid.UUID,
     request: ExplainRequest,
 ) -> Turn:
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
     passage_tokens = _check_size(
-        request.passage, settings=settings, what="passage", code="passage_too_long"
+        request.passage, budget=budget, what="passage", code="passage_too_long"
     )
     if session.title is None:
         session.title = _title_from(request.passage)
@@ -158,7 +164,7 @@ async def start_explain(
             kind=Kind.question,
             content=question,
             level=request.level,
-            token_count=count_text(question, model=settings.model_for("explain")),
+            token_count=count_text(question, model=budget.model),
         )
     answer = append_message(
         session,
@@ -167,7 +173,7 @@ async def start_explain(
         level=request.level,
         status=Status.streaming,
     )
-    return await commit_turn(db, learner=learner, settings=settings, session=session, answer=answer)
+    return await commit_turn(db, learner=learner, budget=budget, session=session, answer=answer)
 
 
 def _latest_level(messages: Sequence[Message]) -> Level:
@@ -178,15 +184,13 @@ def _latest_level(messages: Sequence[Message]) -> Level:
 async def start_followup(
     db: AsyncSession,
     *,
-    settings: LLMSettings,
+    budget: Budget,
     learner: Learner,
     session_id: uuid.UUID,
     request: FollowUpRequest,
 ) -> Turn:
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
-    tokens = _check_size(
-        request.content, settings=settings, what="message", code="message_too_long"
-    )
+    tokens = _check_size(request.content, budget=budget, what="message", code="message_too_long")
     level = request.level or _latest_level(session.messages)
     if session.title is None:
         session.title = _title_from(request.content)
@@ -201,7 +205,7 @@ async def start_followup(
     answer = append_message(
         session, role=Role.tutor, kind=Kind.answer, level=level, status=Status.streaming
     )
-    return await commit_turn(db, learner=learner, settings=settings, session=session, answer=answer)
+    return await commit_turn(db, learner=learner, budget=budget, session=session, answer=answer)
 
 
 async def reopen_answer(

@@ -18,7 +18,16 @@ Each chat-completion request consumes one scripted response, first in first out;
 the queue is empty ``fake.default`` answers, and without a default the fake answers 500
 ("fakellm: no scripted response") so that a forgotten script fails loudly. A request whose
 ``response_format.type`` is in ``fake.reject_response_formats`` gets a 400 instead and
-consumes nothing. The ``wait_for_*`` methods block: call them from async tests through
+consumes nothing.
+
+What real servers do, off by default, each a 400 that consumes nothing:
+``fake.refuse_max_tokens`` (OpenAI's reasoning models, word for word),
+``fake.refuse_streaming`` (OpenAI, for an organisation not verified to stream a model),
+``fake.context_tokens`` (a prompt with more words than that: llama.cpp's refusal, with
+its ``n_ctx``). What servers say of themselves: ``fake.props`` (llama.cpp's ``GET
+/props``), ``fake.model_fields`` (extra fields of the ``/v1/models`` entry, such as
+vLLM's ``max_model_len``), ``fake.ollama_show`` (``POST /api/show``). ``fake.requests``
+holds the chat completions; ``fake.other_requests`` everything else. The ``wait_for_*`` methods block: call them from async tests through
 ``asyncio.to_thread`` so the event loop keeps serving the code under test.
 
 What the openai client (3.54, HTTP layer ``httpx2``) raises for the failure scripts --

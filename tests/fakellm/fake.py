@@ -8,7 +8,7 @@ import itertools
 import threading
 from collections import deque
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from fakellm.script import RecordedRequest, Scripted
 from fakellm.server import Server
@@ -21,10 +21,18 @@ class FakeLLM:
         self.model = model  # what GET /v1/models lists
         self.default: Scripted | None = None
         self.reject_response_formats: set[str] = set()
+        # Behaviours of real servers, off by default (see the package docstring).
+        self.refuse_max_tokens = False
+        self.refuse_streaming = False
+        self.context_tokens: int | None = None
+        self.props: dict[str, Any] | None = None
+        self.model_fields: dict[str, Any] = {}
+        self.ollama_show: dict[str, Any] | None = None
         # One lock for all shared state; a Condition so tests can wait for handler events.
         self._lock = threading.Condition()
         self._queue: deque[Scripted] = deque()
         self._requests: list[RecordedRequest] = []
+        self._other_requests: list[RecordedRequest] = []
         self._disconnects = 0
         self._completed_streams = 0
         self._connections = 0
@@ -90,10 +98,17 @@ class FakeLLM:
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+            self._other_requests.clear()
             self._disconnects = 0
             self._completed_streams = 0
             self.default = None
             self.reject_response_formats = set()
+            self.refuse_max_tokens = False
+            self.refuse_streaming = False
+            self.context_tokens = None
+            self.props = None
+            self.model_fields = {}
+            self.ollama_show = None
 
     @property
     def pending(self) -> int:
@@ -105,8 +120,15 @@ class FakeLLM:
 
     @property
     def requests(self) -> list[RecordedRequest]:
+        """The chat-completion requests: the model calls."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def other_requests(self) -> list[RecordedRequest]:
+        """Every other request: a client asking what the server is (/props, /v1/models)."""
+        with self._lock:
+            return list(self._other_requests)
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -159,7 +181,10 @@ class FakeLLM:
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
-            self._requests.append(request)
+            if request.method == "POST" and request.path == "/v1/chat/completions":
+                self._requests.append(request)
+            else:
+                self._other_requests.append(request)
             self._lock.notify_all()
 
     def _next_response(self) -> Scripted | None:

@@ -13,8 +13,14 @@ class Reply:
     text: str
     chunk_size: int = 4  # characters per streamed content delta
     first_token_delay: float = 0.0  # streams: after the headers, before the first chunk
+    # Before the headers: a server that reads the whole prompt before it answers at all.
+    headers_delay: float = 0.0
     delay_between_chunks: float = 0.0
-    finish_reason: str = "stop"
+    # None: a stream that ends with [DONE] but never says why it finished.
+    finish_reason: str | None = "stop"
+    # A reasoning model's thinking, sent apart from the answer as `reasoning_content`
+    # (DeepSeek's API, vLLM and llama.cpp with a reasoning parser); before the text.
+    reasoning: str = ""
     usage: bool = True  # False: a server that never reports usage, even when asked
     prompt_tokens: int | None = None  # None: words in the request's messages
     completion_tokens: int | None = None  # None: words in `text`
@@ -43,6 +49,9 @@ class CutStream:
     after_chunks: int
     chunk_size: int = 4
     delay_between_chunks: float = 0.0
+    # A server dies between two tokens, not in the instant it sent one: a client that
+    # reads a moment late must still find the text that came before the hang-up.
+    hang_up_after: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ from typing import TYPE_CHECKING, Any
 from fakellm.script import CutStream, Failure, Garbage, RecordedRequest, Reply, Scripted, Stall
 from fakellm.wire import (
     LAST_CHUNK,
+    MAX_TOKENS_REFUSAL,
+    STREAMING_REFUSAL,
     Call,
+    context_overflow,
+    count_prompt_words,
     error_body,
     http_chunk,
     models_list,
@@ -101,10 +105,15 @@ class Handler(BaseHTTPRequestHandler):
         request = self._read_request()
         self._fake._record(request)
         try:
-            if request.method == "POST" and request.path == "/v1/chat/completions":
+            route = (request.method, request.path)
+            if route == ("POST", "/v1/chat/completions"):
                 self._chat_completion(request)
-            elif request.method == "GET" and request.path == "/v1/models":
-                self._send_json(200, models_list(self._fake.model))
+            elif route == ("GET", "/v1/models"):
+                self._send_json(200, models_list(self._fake.model, self._fake.model_fields))
+            elif route == ("GET", "/props") and self._fake.props is not None:
+                self._send_json(200, self._fake.props)
+            elif route == ("POST", "/api/show") and self._fake.ollama_show is not None:
+                self._send_json(200, self._fake.ollama_show)
             else:
                 message = f"fakellm: no route for {request.method} {request.path}"
                 self._send_error(404, message, "invalid_request_error", code="not_found")
@@ -154,11 +163,22 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(body, dict):
             self._send_error(400, "fakellm: body is not a JSON object", "invalid_request_error")
             return
+        # Refusals are checked before the queue, so the scripted answer is left for the retry.
+        if self._fake.refuse_max_tokens and "max_tokens" in body:
+            self._send_json(400, MAX_TOKENS_REFUSAL)
+            return
+        if self._fake.refuse_streaming and body.get("stream"):
+            self._send_json(400, STREAMING_REFUSAL)
+            return
         rejected = response_format_type(body)
         if rejected is not None and rejected in self._fake.reject_response_formats:
-            # Checked before the queue so the scripted answer is left for the retry.
             message = f"response_format {rejected} is not supported"
             self._send_error(400, message, "invalid_request_error", param="response_format")
+            return
+        context = self._fake.context_tokens
+        prompt_words = count_prompt_words(body.get("messages"))
+        if context is not None and prompt_words > context:
+            self._send_json(400, context_overflow(prompt_words, context))
             return
         response = self._fake._next_response()
         if response is None:
@@ -177,9 +197,10 @@ class Handler(BaseHTTPRequestHandler):
         elif isinstance(response, CutStream):
             self._send_cut(call, response)
         elif call.stream:
+            self._pause(response.headers_delay)
             self._stream_reply(call, response)
         else:
-            self._pause(response.first_token_delay)
+            self._pause(response.headers_delay + response.first_token_delay)
             self._send_json(200, call.completion(response))
 
     def _stream_reply(self, call: Call, reply: Reply) -> None:
@@ -187,6 +208,8 @@ class Handler(BaseHTTPRequestHandler):
         self._start_stream()
         self._pause(reply.first_token_delay)
         self._send_event(call.chunk({"role": "assistant", "content": ""}, null_usage=null_usage))
+        for piece in split_text(reply.reasoning, reply.chunk_size):
+            self._send_event(call.chunk({"reasoning_content": piece}, null_usage=null_usage))
         for index, piece in enumerate(split_text(reply.text, reply.chunk_size)):
             if index:
                 self._pause(reply.delay_between_chunks)
@@ -214,6 +237,7 @@ class Handler(BaseHTTPRequestHandler):
             if index:
                 self._pause(cut.delay_between_chunks)
             self._send_event(call.chunk({"content": piece}))
+        self._pause(cut.hang_up_after)
         self._hang_up()
 
     def _send_garbage(self, call: Call, garbage: Garbage) -> None:

@@ -59,7 +59,9 @@ class Call:
         }
 
     def completion(self, reply: Reply) -> dict[str, Any]:
-        message = {"role": "assistant", "content": reply.text, "refusal": None}
+        message: dict[str, Any] = {"role": "assistant", "content": reply.text, "refusal": None}
+        if reply.reasoning:
+            message["reasoning_content"] = reply.reasoning
         choice = {"index": 0, "message": message, "finish_reason": reply.finish_reason}
         payload = self._envelope("chat.completion", [choice])
         if reply.usage:
@@ -87,9 +89,42 @@ def error_body(
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def models_list(model: str) -> dict[str, Any]:
-    entry = {"id": model, "object": "model", "created": 0, "owned_by": "fakellm"}
+def models_list(model: str, extra: dict[str, Any]) -> dict[str, Any]:
+    entry = {"id": model, "object": "model", "created": 0, "owned_by": "fakellm", **extra}
     return {"object": "list", "data": [entry]}
+
+
+# OpenAI's answer to `max_tokens` from a model that takes only `max_completion_tokens`
+# (the o-series and gpt-5 families), word for word.
+MAX_TOKENS_REFUSAL = error_body(
+    "Unsupported parameter: 'max_tokens' is not supported with this model. "
+    "Use 'max_completion_tokens' instead.",
+    "invalid_request_error",
+    code="unsupported_parameter",
+    param="max_tokens",
+)
+
+
+# OpenAI's answer to `stream: true` for a model it streams only to verified organisations.
+STREAMING_REFUSAL = error_body(
+    "Your organization must be verified to stream this model. Please go to: "
+    "https://platform.openai.com/settings/organization/general and click on Verify "
+    "Organization. If you just verified, it can take up to 15 minutes for access to propagate.",
+    "invalid_request_error",
+    code="unsupported_value",
+    param="stream",
+)
+
+
+def context_overflow(prompt_tokens: int, context_tokens: int) -> dict[str, Any]:
+    """llama-server's answer to a prompt longer than its context, with its extra fields."""
+    body = error_body(
+        f"request ({prompt_tokens} tokens) exceeds the available context size "
+        f"({context_tokens} tokens), try increasing it",
+        "exceed_context_size_error",
+    )
+    body["error"] |= {"code": 400, "n_prompt_tokens": prompt_tokens, "n_ctx": context_tokens}
+    return body
 
 
 def sse_event(text: str) -> bytes:
