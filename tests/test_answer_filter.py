@@ -22,6 +22,7 @@ CASES = [
         "quoted\nAnswer",
     ),
     ("<<<END PASSAGE>>>Answer", "Answer"),  # copied without its nonce
+    ("Answer.\n<<<END PASSAGE 67a1af24fe50>>\n", "Answer.\n"),  # or with a bracket short
     # Not reasoning, not markers: kept as written.
     ("R1 writes `<think>` first, then `</think>`.", "R1 writes `<think>` first, then `</think>`."),
     (

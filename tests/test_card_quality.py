@@ -366,6 +366,12 @@ def test_front_contains_back(front: str, back: str, flagged: bool) -> None:
     assert (FRONT_CONTAINS_BACK in quality_flags(front, back, "basic")) is flagged
 
 
+def test_a_cloze_without_a_deletion_asks_nothing() -> None:
+    """Small models write cloze cards with no deletion; Anki makes no card of them."""
+    flags = quality_flags("RoPE encodes position by rotating query and key pairs", "", "cloze")
+    assert flags == [EMPTY_SIDE, CLOZE_DELETIONS]
+
+
 def test_front_contains_back_is_not_checked_on_cloze_cards() -> None:
     assert quality_flags(ROPE_CLOZE, "RoPE", "cloze") == []
 

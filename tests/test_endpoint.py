@@ -52,9 +52,9 @@ def test_a_structured_fallback_heals_after_a_while(monkeypatch: pytest.MonkeyPat
 
 
 def test_openai_gets_max_completion_tokens_and_a_set_parameter_stays() -> None:
-    assert Endpoints(None, "auto").of("o4-mini", counts_exact=True).token_param == (
-        "max_completion_tokens"
-    )
+    openai = Endpoints(None, "auto").of("o4-mini", counts_exact=True)
+    assert openai.token_param == "max_completion_tokens"
+    assert openai.schema_lengths is False  # its strict mode refuses maxLength
     local = Endpoints("http://localhost:8081/v1", "auto").of("local", counts_exact=False)
     assert (local.token_param, local.token_param_switchable) == ("max_tokens", True)
     fixed = Endpoints(None, "max_tokens").of("gpt-4o", counts_exact=True)

@@ -237,7 +237,10 @@ async def test_every_schema_sent_requires_every_property(
     assert all(_all_required(schema) for schema in schemas)
     card = schemas[1]["$defs"]["DraftCard"]
     assert {"front", "back", "kind", "tags"} <= set(card["required"])
-    assert not any("maxLength" in json.dumps(schema) for schema in schemas)
+    # Held to lengths and counts as it writes, a small model cannot ramble to its limit.
+    assert card["properties"]["back"]["maxLength"] == 600
+    assert schemas[1]["properties"]["cards"]["maxItems"] == 10  # the default max_cards
+    assert schemas[0]["$defs"]["IssueDraft"]["properties"]["hint"]["maxLength"] == 600
 
 
 @pytest.mark.parametrize("llm_overrides", [{"model_critique": "small-critic"}])
@@ -256,8 +259,10 @@ async def test_a_json_format_fallback_belongs_to_one_model(
         for r in fake_llm.requests
         if "response_format" in r.json
     ]
-    # The critic fell back; the distiller (another model) still starts from the schema.
+    # The critic fell back (the schema tried again without string lengths first); the
+    # distiller, another model, still starts from the schema.
     assert formats == [
+        ("small-critic", "json_schema"),
         ("small-critic", "json_schema"),
         ("small-critic", "json_object"),
         ("tutor-test-model", "json_schema"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import pytest
 from fastapi import FastAPI
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,11 +107,28 @@ async def test_fallback_when_json_schema_is_refused_is_remembered(
     llm: LLM = app.state.llm
     assert (await llm.complete_structured(_call(learner), Verdict)).value == Verdict(**GOOD)
     formats = [r.json.get("response_format", {}).get("type") for r in fake_llm.requests]
-    assert formats == ["json_schema", "json_object", None]
+    assert formats == ["json_schema", "json_object", None]  # no lengths to try without
 
     await llm.complete_structured(_call(learner), Verdict)
     assert "response_format" not in fake_llm.last_request.json
     assert len(fake_llm.requests) == 4
+
+
+class Remark(BaseModel):
+    text: Annotated[str, StringConstraints(max_length=80)]
+
+
+async def test_a_refused_schema_is_tried_without_string_lengths_once(
+    app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey
+) -> None:
+    """OpenAI-compatible servers in front of OpenAI's strict mode refuse `maxLength`."""
+    fake_llm.script(Failure(400, "Invalid schema: 'maxLength' is not permitted."))
+    fake_llm.default = Reply('{"text": "fine"}')
+    llm: LLM = app.state.llm
+    assert (await llm.complete_structured(_call(learner), Remark)).value.text == "fine"
+    await llm.complete_structured(_call(learner), Remark)
+    sent = [json.dumps(r.json["response_format"]) for r in fake_llm.requests]
+    assert ['"maxLength": 80' in format for format in sent] == [True, False, False]
 
 
 @pytest.mark.parametrize("llm_overrides", [{"structured": "json_schema"}])

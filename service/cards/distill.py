@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, create_model
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,19 +47,32 @@ class NothingToDistill(Conflict):
         super().__init__("This session has no finished exchange to make cards from yet.")
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+# A card's side is a question or a short answer; a grammar-constrained model (llama.cpp,
+# vLLM, Ollama) is held to the limit as it writes, so a small one cannot ramble on.
+Side = Annotated[str, StringConstraints(strip_whitespace=True, max_length=600)]
+Tag = Annotated[str, StringConstraints(max_length=40)]
 
 
 class DraftCard(BaseModel):
     # Empty sides are allowed here so they reach the quality check and get reported.
-    front: Text
-    back: Text = ""
+    front: Side
+    back: Side = ""
     kind: Literal["basic", "cloze"] = "basic"
-    tags: Annotated[list[Annotated[str, StringConstraints(max_length=100)]], Field(max_length=10)]
+    tags: Annotated[list[Tag], Field(max_length=10)]
 
 
 class DistilledCards(BaseModel):
     cards: Annotated[list[DraftCard], Field(max_length=30)]
+
+
+@cache
+def cards_asked_for(max_cards: int) -> type[DistilledCards]:
+    """The batch whose schema asks for at most `max_cards` (a model held to the schema
+    stops there); one that wrote more anyway still validates, and the rest is dropped."""
+    cards = Field(max_length=30, json_schema_extra={"maxItems": max_cards})
+    return create_model(
+        "DistilledCards", __base__=DistilledCards, cards=(Annotated[list[DraftCard], cards], ...)
+    )
 
 
 def source_tag(title: str) -> str:
@@ -107,7 +121,7 @@ async def _build_call(
     # What is left for the transcript (the schema instruction joins the system prompt).
     room = (
         budget.prompt
-        - count_chat([system, schema_instruction(DistilledCards)])
+        - count_chat([system, schema_instruction(cards_asked_for(max_cards))])
         - count_text(context + made_block)
         - 200
     )
@@ -144,7 +158,8 @@ async def distill_session(
         source=source,
         max_cards=max_cards,
     )
-    proposed = (await llm.complete_structured(call, DistilledCards)).value.cards[:max_cards]
+    asked = cards_asked_for(max_cards)
+    proposed = (await llm.complete_structured(call, asked)).value.cards[:max_cards]
     extra_tags = [source_tag(source.title)] if source else []
     drafts = [
         NewCard(

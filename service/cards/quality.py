@@ -24,8 +24,9 @@ Rules, where a choice had to be made:
   in the normalised front as whole words, so "RoPE" does not match "Europe". Backs of
   fewer than `MIN_CONTAINED_ANSWER_CHARS` characters are ignored: "a", "no", "2" occur
   in fronts by chance.
-- `empty_side`: a blank front or back (basic); a blank text, or deletions that all hide
-  nothing (cloze), since such a card asks nothing. A cloze back is optional extra.
+- `empty_side`: a blank front or back (basic); a blank text, no deletion at all, or
+  deletions that all hide nothing (cloze), since such a card asks nothing (Anki makes no
+  card from a cloze note without a deletion). A cloze back is optional extra.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def _basic_flags(front: str, back: str) -> set[str]:
 def _cloze_flags(text: str) -> set[str]:
     # Nested deletions lie inside a top-level answer: its plain text holds their words.
     answers = [plain(deletion.answer) for deletion in deletions(text)]
-    hides_nothing = bool(answers) and not any(answer.strip() for answer in answers)
+    hides_nothing = not any(answer.strip() for answer in answers)
     checks = {
         EMPTY_SIDE: not text.strip() or hides_nothing,
         ANSWER_TOO_LONG: count_words(" ".join(answers)) > MAX_ANSWER_WORDS,

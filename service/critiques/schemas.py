@@ -14,7 +14,10 @@ from service.tutor.schemas import MessageOut, UsageOut
 
 Severity = Literal["wrong", "missing", "imprecise"]
 Concept = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# One or two sentences. A grammar-constrained model (llama.cpp, vLLM, Ollama) is held to
+# the limit as it writes, so a small one cannot repeat itself to the token limit.
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+Quote = Annotated[str, StringConstraints(max_length=400)]
 
 
 class CritiqueRequest(BaseModel):
@@ -30,7 +33,7 @@ class CritiqueRequest(BaseModel):
 
 class IssueDraft(BaseModel):
     severity: Severity
-    quote: str | None = Field(description="The learner's exact words, or null if missing.")
+    quote: Quote | None = Field(description="The learner's exact words, or null if missing.")
     problem: ShortText
     hint: ShortText
 

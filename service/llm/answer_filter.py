@@ -21,7 +21,7 @@ from service.llm.blocks import BLOCK_NAMES, MARKER
 _THINKING_TAGS = ("<think>", "<thinking>")
 # What may still become a marker (and the line end it takes with it), at the end of what
 # has arrived so far; and the longest such text.
-_MARKER_HEAD = re.compile(r"<{1,3}|<<<[A-Z][A-Z ]*(?: [0-9a-f]{0,32})?(?:>{1,3}[ \t]*\r?)?")
+_MARKER_HEAD = re.compile(r"<{1,3}|<{2,3}[A-Z][A-Z ]*(?: [0-9a-f]{0,32})?(?:>{1,3}[ \t]*\r?)?")
 _LONGEST_MARKER = len("<<<END  >>>") + max(map(len, BLOCK_NAMES)) + 32
 # A thinking block whose opening tag was in the prompt (chat templates that start the
 # reply with `<think>`): the reply has only the closing tag, on a line of its own.

@@ -28,8 +28,9 @@ BLOCK_NAMES = (
 )
 NONCE_LENGTH = 12
 _NONCE_MASK = "x"  # not a hex digit, so a masked stretch can never be part of a nonce
+# A marker as a model copies it, which is not always exactly: two brackets for three.
 MARKER = re.compile(
-    r"<<<(?:END )?(?:" + "|".join(BLOCK_NAMES) + r")(?: [0-9a-f]{4,32})?>>>[ \t]*(?:\r?\n)?"
+    r"<{2,3}(?:END )?(?:" + "|".join(BLOCK_NAMES) + r")(?: [0-9a-f]{4,32})?>{2,3}[ \t]*(?:\r?\n)?"
 )
 
 

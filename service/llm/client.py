@@ -49,6 +49,7 @@ from service.llm.sending import ChatRequest, open_stream
 from service.llm.structured import (
     Model,
     OutputInvalid,
+    StructuredMode,
     parse_output,
     repair_messages,
     response_format,
@@ -410,9 +411,15 @@ class LLM:
         try:
             return Structured(parse_output(second.text, schema), usage)
         except OutputInvalid as problem:
+            why = f"the expected structure, twice: {problem}"
+            if second.truncated:
+                budget = Budget.of(self.settings, endpoint)
+                why = (
+                    f"an end: it was cut at its token limit ({budget.output} tokens) before its "
+                    "JSON was complete, twice. Raise TUTOR_LLM_MAX_OUTPUT_TOKENS, or ask for less"
+                )
             raise LLMBadOutput(
-                f"The model's answer did not have the expected structure, twice: {problem}",
-                details={"usage": usage.__dict__},
+                f"The model's answer did not have {why}.", details={"usage": usage.__dict__}
             ) from None
 
     async def _complete_json(
@@ -422,9 +429,7 @@ class LLM:
         modes = endpoint.structured_modes(self.settings.structured)
         for mode in modes:
             try:
-                completion = await self.complete_text(
-                    call, json_format=response_format(mode, schema)
-                )
+                completion = await self._complete_in(mode, endpoint, call, schema)
             except FormatRefused:
                 if mode == modes[-1]:
                     raise
@@ -434,6 +439,20 @@ class LLM:
             endpoint.structured_worked(mode)
             return completion
         raise AssertionError("unreachable: the last mode returns or raises")
+
+    async def _complete_in(
+        self, mode: StructuredMode, endpoint: Endpoint, call: Call, schema: type[BaseModel]
+    ) -> Completion:
+        """One form; a schema refused for its string lengths is sent again without them."""
+        json_format = response_format(mode, schema, lengths=endpoint.schema_lengths)
+        try:
+            return await self.complete_text(call, json_format=json_format)
+        except FormatRefused:
+            shorter = response_format(mode, schema, lengths=False)
+            if mode != "json_schema" or shorter == json_format:
+                raise
+            endpoint.schema_lengths = False
+            return await self.complete_text(call, json_format=shorter)
 
     async def _record_failure(
         self, call: Call, model: str, started: float, failure: LLMFailure

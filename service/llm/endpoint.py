@@ -52,6 +52,8 @@ class Endpoint:
     token_param_switchable: bool = True
     # False once the server refused to stream this model: answers then come whole.
     streams: bool = True
+    # Whether JSON schemas carry string lengths (OpenAI's strict mode refuses them).
+    schema_lengths: bool = True
     _fallback: StructuredMode | None = None
     _fallback_at: float = 0.0
     _token_ratio: float | None = field(default=None)
@@ -124,5 +126,7 @@ class Endpoints:
                 # OpenAI's own API takes max_completion_tokens for every model, and its
                 # reasoning models take nothing else.
                 endpoint.token_param = OPENAI_LIMIT
+            if self._base_url is None:
+                endpoint.schema_lengths = False
             self._known[model] = endpoint
         return endpoint

@@ -7,10 +7,12 @@ In `auto` mode a refusal of one form falls back to the next, remembered per mode
 (service/llm/endpoint.py), so only the first call pays for the discovery.
 
 The schema sent is the strict one: every property required (nullable where it may be
-empty), no other properties, no keywords OpenAI's strict mode rejects. Servers that
-constrain the output with a grammar (llama.cpp, vLLM, Ollama) fill exactly the required
-fields, so an optional field is one they leave out. Validation stays the pydantic
-model's own, lengths included.
+empty), no other properties. Servers that constrain the output with a grammar
+(llama.cpp, vLLM, Ollama) fill exactly the required fields, so an optional field is one
+they leave out; and they hold strings to their `maxLength`, which keeps a small model
+from writing one string until its token limit. OpenAI's strict mode refuses string
+lengths, so they are left out for OpenAI (and for a server that refused them once).
+Validation stays the pydantic model's own, lengths included.
 """
 
 from __future__ import annotations
@@ -34,42 +36,47 @@ class OutputInvalid(Exception):
     """The model's text is not a valid instance of the schema; says why, for the repair."""
 
 
-# Keywords OpenAI's strict mode refuses; pydantic checks them after the answer instead.
-_NOT_IN_STRICT_MODE = frozenset({"default", "minLength", "maxLength"})
+# Keywords no server needs (`default`), and those OpenAI's strict mode refuses, which
+# pydantic checks after the answer instead.
+_NEVER_SENT = frozenset({"default"})
+_STRING_LENGTHS = frozenset({"minLength", "maxLength"})
 # Keywords whose value maps names to schemas: the names are not keywords.
 _NAMED_SCHEMAS = frozenset({"properties", "$defs"})
 
 
-def strict_schema(schema: type[BaseModel]) -> dict[str, Any]:
-    strict: dict[str, Any] = _strict(schema.model_json_schema())
+def strict_schema(schema: type[BaseModel], *, lengths: bool = True) -> dict[str, Any]:
+    left_out = _NEVER_SENT if lengths else _NEVER_SENT | _STRING_LENGTHS
+    strict: dict[str, Any] = _strict(schema.model_json_schema(), left_out)
     return strict
 
 
-def _strict(node: Any) -> Any:
+def _strict(node: Any, left_out: frozenset[str]) -> Any:
     if isinstance(node, list):
-        return [_strict(item) for item in node]
+        return [_strict(item, left_out) for item in node]
     if not isinstance(node, dict):
         return node
     strict: dict[str, Any] = {}
     for key, value in node.items():
         if key in _NAMED_SCHEMAS:
-            strict[key] = {name: _strict(item) for name, item in value.items()}
-        elif key not in _NOT_IN_STRICT_MODE:
-            strict[key] = _strict(value)
+            strict[key] = {name: _strict(item, left_out) for name, item in value.items()}
+        elif key not in left_out:
+            strict[key] = _strict(value, left_out)
     if "properties" in strict:
         strict["required"] = list(strict["properties"])
         strict["additionalProperties"] = False
     return strict
 
 
-def response_format(mode: StructuredMode, schema: type[BaseModel]) -> dict[str, Any] | None:
+def response_format(
+    mode: StructuredMode, schema: type[BaseModel], *, lengths: bool = True
+) -> dict[str, Any] | None:
     if mode == "json_schema":
         return {
             "type": "json_schema",
             "json_schema": {
                 "name": schema.__name__,
                 "strict": True,
-                "schema": strict_schema(schema),
+                "schema": strict_schema(schema, lengths=lengths),
             },
         }
     if mode == "json_object":

@@ -285,10 +285,11 @@ async def _events(
         envelope = MessageEnvelope(message=MessageOut.of(message))
         yield ServerSentEvent(event="done", data=envelope.model_dump_json())
     finally:
+        grace_ran_out = cut.done() and not cut.cancelled()
         cut.cancel()
         if not settled:
             # Cut short: the client went away, or the server's last moments ran out.
-            why = Interruption.server_stopped if cut.done() else Interruption.client_gone
+            why = Interruption.server_stopped if grace_ran_out else Interruption.client_gone
             if stream is None:
                 await _save_unopened(opening, turn, database, why)
             else:

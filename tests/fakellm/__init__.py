@@ -27,7 +27,8 @@ What real servers do, off by default, each a 400 that consumes nothing:
 its ``n_ctx``). What servers say of themselves: ``fake.props`` (llama.cpp's ``GET
 /props``), ``fake.model_fields`` (extra fields of the ``/v1/models`` entry, such as
 vLLM's ``max_model_len``), ``fake.ollama_show`` (``POST /api/show``). ``fake.requests``
-holds the chat completions; ``fake.other_requests`` everything else. The ``wait_for_*`` methods block: call them from async tests through
+holds the chat completions; ``fake.other_requests`` everything else. The ``wait_for_*``
+methods block: call them from async tests through
 ``asyncio.to_thread`` so the event loop keeps serving the code under test.
 
 What the openai client (3.54, HTTP layer ``httpx2``) raises for the failure scripts --
