@@ -27,6 +27,18 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     return error
 
 
+def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
+    """The (event, data) pairs of a whole Server-Sent Events body; comments skipped."""
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if ": " in line and line[0] != ":"
+        )
+        if "event" in fields:
+            events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import CutStream, Failure, FakeLLM, Garbage, Reply, Stall
-from helpers import error_of
+from helpers import error_of, sse_events
 from service.llm.models import LLMCall
 
 SCALED_DOT_PRODUCT = (
@@ -41,17 +40,6 @@ async def explain(api: httpx.AsyncClient, session_id: str, **body: Any) -> httpx
 def chat_of(fake: FakeLLM, index: int = -1) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = fake.requests[index].json["messages"]
     return messages
-
-
-def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in block.splitlines() if ": " in line and line[0] != ":"
-        )
-        if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 async def test_explain_returns_the_answer_and_keeps_the_passage(

@@ -5,7 +5,6 @@ without saying why."""
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import Failure, FakeLLM, Reply
-from helpers import ANY_TASK_REPLY, error_of
+from helpers import ANY_TASK_REPLY, error_of, sse_events
 from service.llm.models import LLMCall
 
 PASSAGE = "We compute the dot products of the query with all keys, divide each by sqrt(d_k)."
@@ -31,17 +30,6 @@ async def new_session(api: httpx.AsyncClient) -> str:
 
 async def explain(api: httpx.AsyncClient, session_id: str, **body: Any) -> httpx.Response:
     return await api.post(f"/v1/sessions/{session_id}/explain", json={"passage": PASSAGE, **body})
-
-
-def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
-    events = []
-    for block in body.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(
-            line.split(": ", 1) for line in block.splitlines() if ": " in line and line[0] != ":"
-        )
-        if "event" in fields:
-            events.append((fields["event"], json.loads(fields["data"])))
-    return events
 
 
 # --- the token parameter --------------------------------------------------------------

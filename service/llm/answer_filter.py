@@ -86,6 +86,9 @@ class AnswerFilter:
 
     def _release(self, *, hold_back: bool) -> str:
         text = self._pending
+        if "<" not in text:  # nearly every piece: nothing to drop or hold back
+            self._pending = ""
+            return text
         cut = _unfinished_marker_at(text) if hold_back else len(text)
         self._pending = text[cut:]
         return MARKER.sub("", text[:cut])

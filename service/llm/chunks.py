@@ -132,34 +132,19 @@ class _Lines:
 async def read_whole(reads: AsyncIterator[bytes]) -> AsyncIterator[Chunk]:
     """A completion that was not streamed (a server that may not stream this model, or
     that ignores `stream`): the whole answer as one chunk."""
-    body = b"".join([read async for read in reads])
-    try:
-        completion = json.loads(body)
-    except ValueError:
-        raise ChunkError("The model endpoint answered with something that is not JSON.") from None
-    if not isinstance(completion, dict):
-        raise ChunkError("The model endpoint answered with JSON that is not an object.")
-    if completion.get("error"):
-        raise ChunkError(f"The model endpoint reported an error: {_error_message(completion)}")
-    choices = completion.get("choices") or [{}]
-    message = choices[0].get("message") or {}
-    content = message.get("content")
+    completion = _json_object(b"".join([read async for read in reads]), "an answer")
+    choice = (completion.get("choices") or [{}])[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
     yield Chunk(
         content if isinstance(content, str) else "",
-        choices[0].get("finish_reason"),
+        choice.get("finish_reason") if isinstance(choice, dict) else None,
         _usage(completion.get("usage")),
     )
 
 
 def parse_chunk(data: str) -> Chunk:
-    try:
-        chunk = json.loads(data)
-    except ValueError:
-        raise ChunkError("The model endpoint sent a chunk that is not JSON.") from None
-    if not isinstance(chunk, dict):
-        raise ChunkError("The model endpoint sent a chunk that is not a JSON object.")
-    if chunk.get("error"):
-        raise ChunkError(f"The model endpoint reported an error: {_error_message(chunk)}")
+    chunk = _json_object(data, "a chunk")
     text: list[str] = []
     finish_reason = None
     for choice in chunk.get("choices") or ():
@@ -168,6 +153,19 @@ def parse_chunk(data: str) -> Chunk:
             text.append(content)
         finish_reason = choice.get("finish_reason") or finish_reason
     return Chunk("".join(text), finish_reason, _usage(chunk.get("usage")))
+
+
+def _json_object(data: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object the server sent as `what`, or ChunkError (an error it reported)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise ChunkError(f"The model endpoint sent {what} that is not JSON.") from None
+    if not isinstance(value, dict):
+        raise ChunkError(f"The model endpoint sent {what} that is not a JSON object.")
+    if value.get("error"):
+        raise ChunkError(f"The model endpoint reported an error: {_error_message(value)}")
+    return value
 
 
 def _usage(usage: Any) -> tuple[int, int] | None:
