@@ -382,11 +382,17 @@ async def test_a_stream_that_ends_without_a_finish_reason_was_cut(
 async def test_an_empty_answer_is_a_failure_not_an_answer(
     api: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:
-    fake_llm.script(Reply("<think>all thought, no answer", finish_reason="length"))
+    fake_llm.script(
+        Reply("<think>all thought, no answer", finish_reason="length"),
+        Reply("thought whose tag was in the prompt\n</think>\n"),
+    )
     session_id = await new_session(api)
     response = await explain(api, session_id)
     assert response.status_code == 502
     assert "TUTOR_LLM_MAX_OUTPUT_TOKENS" in error_of(response)["message"]
+    response = await explain(api, session_id)
+    assert response.status_code == 502
+    assert "The model's answer was empty." in error_of(response)["message"]
 
 
 # --- a long wait on a stream ------------------------------------------------------------

@@ -183,6 +183,7 @@ class TextStream:
                     yield piece
             if piece := self._take(self._filter.end()):
                 yield piece
+            self.text = without_orphan_thinking(self.text)
             self._check_ended(finish_reason)
         except Exception as exc:
             failure = self._stopped_by or _read_failure(
@@ -192,7 +193,6 @@ class TextStream:
             raise failure from exc
         finally:
             await self._upstream.aclose()
-        self.text = without_orphan_thinking(self.text)
         self.truncated = finish_reason == "length"
         self._learn_ratio()
         await self._finish("truncated" if self.truncated else "ok")
