@@ -13,12 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import (
-    IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-    ImportResponse,
-)
+from anki.collection import Collection
 from anki.notes import Note
+from anki_import import import_package
 
 from service.cards.anki import AnkiCard, build_apkg
 from service.cards.csv_io import parse_cards
@@ -72,19 +69,6 @@ def collection(tmp_path: Path) -> Iterator[Collection]:
     col = Collection(str(tmp_path / "collection.anki2"))
     yield col
     col.close()
-
-
-def import_package(col: Collection, package: bytes, directory: Path) -> ImportResponse:
-    path = directory / f"tutor-{uuid.uuid4()}.apkg"
-    path.write_bytes(package)
-    # Anki desktop's defaults: update notes and note types only when newer.
-    options = ImportAnkiPackageOptions(
-        update_notes=IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-        update_notetypes=IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-    )
-    return col.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(path), options=options)
-    )
 
 
 def all_notes(col: Collection) -> list[Note]:

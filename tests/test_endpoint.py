@@ -16,18 +16,18 @@ from service.llm.endpoint import (
 
 
 def test_the_token_ratio_starts_cautious_and_only_grows() -> None:
-    endpoint = Endpoint("http://llama:8080/v1", "local", counts_exact=False)
+    endpoint = Endpoint("local", counts_exact=False)
     assert endpoint.token_ratio == ESTIMATED_TOKEN_RATIO
     endpoint.observe_usage(counted=1000, reported=900)  # a tokenizer coarser than ours
     assert endpoint.token_ratio == 1.0  # measured; never below one of ours
     endpoint.observe_usage(counted=1000, reported=1300)
     endpoint.observe_usage(counted=1000, reported=1100)
     assert endpoint.token_ratio == 1.3
-    assert Endpoint(None, "gpt-4o", counts_exact=True).token_ratio == 1.0
+    assert Endpoint("gpt-4o", counts_exact=True).token_ratio == 1.0
 
 
 def test_budgets_follow_the_context_and_the_settings_cap_them() -> None:
-    endpoint = Endpoint("http://llama:8080/v1", "local", counts_exact=False)
+    endpoint = Endpoint("local", counts_exact=False)
     settings = LLMSettings()
     assert Budget.of(settings, endpoint) == Budget(16_000, 1_500, 6_000, "local")
     endpoint.learn_context(4096, "llama.cpp /props")
@@ -39,7 +39,7 @@ def test_budgets_follow_the_context_and_the_settings_cap_them() -> None:
 def test_a_structured_fallback_heals_after_a_while(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
     monkeypatch.setattr(endpoint_module.time, "monotonic", lambda: now[0])
-    endpoint = Endpoint("http://vllm:8000/v1", "qwen", counts_exact=False)
+    endpoint = Endpoint("qwen", counts_exact=False)
     assert endpoint.structured_modes("auto") == ("json_schema", "json_object", "prompt")
     endpoint.structured_refused("json_schema")
     assert endpoint.structured_modes("auto") == ("json_object", "prompt")

@@ -40,7 +40,6 @@ class ContextSize:
 class Endpoint:
     """One model on one endpoint: mutable, shared by every call to that model."""
 
-    base_url: str | None
     model: str
     # Whether our token counts are the model's own (OpenAI's models) or an estimate.
     counts_exact: bool
@@ -118,7 +117,7 @@ class Endpoints:
     def of(self, model: str, *, counts_exact: bool) -> Endpoint:
         endpoint = self._known.get(model)
         if endpoint is None:
-            endpoint = Endpoint(self._base_url, model, counts_exact=counts_exact)
+            endpoint = Endpoint(model, counts_exact=counts_exact)
             if self._configured_limit != "auto":
                 endpoint.token_param = self._configured_limit
                 endpoint.token_param_switchable = False

@@ -28,7 +28,6 @@ _CONTEXT_LIMIT = re.compile(
     re.I,
 )
 _FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|schema|grammar", re.I)
-TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class ContextOverflow:
 
 @dataclass(frozen=True)
 class ParameterRefused:
-    name: str  # one of TOKEN_PARAMS
+    name: str  # the refused one: max_tokens or max_completion_tokens
 
 
 @dataclass(frozen=True)

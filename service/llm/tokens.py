@@ -64,6 +64,7 @@ def encoding_for(model: str | None) -> tiktoken.Encoding:
     return tiktoken.get_encoding(OFFLINE_ENCODING)
 
 
+@cache  # asked on every request, for the same few models
 def counts_exactly(model: str) -> bool:
     """Whether Tutor counts this model's tokens with the model's own encoding."""
     try:

@@ -11,11 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-from anki.import_export_pb2 import (
-    IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-    ImportResponse,
-)
+from anki.collection import Collection
+from anki_import import import_package
 from stopwatch import Stopwatch
 from tutoring import assert_complete_answer, explain, new_session
 
@@ -84,7 +81,7 @@ async def test_accept_review_and_export_to_anki(
 
     cards = [(card["kind"], card["front"], card["quality_flags"]) for card in accepted]
     with anki_collection(tmp_path / "collection.anki2") as collection:
-        imported = import_into(collection, response.content, tmp_path / "tutor.apkg")
+        imported = import_package(collection, response.content, tmp_path)
         assert len(imported.log.new) == len(ids), cards
         assert collection.note_count() == len(ids), cards
         # A note Anki makes no card from (a cloze without a deletion) is nothing to review.
@@ -127,15 +124,3 @@ def anki_collection(path: Path) -> Iterator[Collection]:
         yield collection
     finally:
         collection.close()
-
-
-def import_into(collection: Collection, package: bytes, path: Path) -> ImportResponse:
-    """Import as Anki desktop does by default: notes and note types updated when newer."""
-    path.write_bytes(package)
-    options = ImportAnkiPackageOptions(
-        update_notes=IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-        update_notetypes=IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
-    )
-    return collection.import_anki_package(
-        ImportAnkiPackageRequest(package_path=str(path), options=options)
-    )
