@@ -226,7 +226,7 @@ async def test_every_schema_sent_requires_every_property(
     card = schemas[1]["$defs"]["DraftCard"]
     assert {"front", "back", "kind", "tags"} <= set(card["required"])
     # Held to lengths and counts as it writes, a small model cannot ramble to its limit.
-    assert card["properties"]["back"]["maxLength"] == 600
+    assert card["properties"]["back"]["maxLength"] == 400
     assert schemas[1]["properties"]["cards"]["maxItems"] == 10  # the default max_cards
     assert schemas[0]["$defs"]["IssueDraft"]["properties"]["hint"]["maxLength"] == 600
 

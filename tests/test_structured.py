@@ -89,6 +89,27 @@ async def test_invalid_then_repaired(
     assert len(list(await session.scalars(select(LLMCall)))) == 2
 
 
+async def test_a_reply_cut_at_the_limit_is_asked_again_not_repaired(
+    app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey
+) -> None:
+    fake_llm.script(
+        Reply('{"verdict": "shaky", "sco', finish_reason="length"), Reply(json.dumps(GOOD))
+    )
+    assert (await app.state.llm.complete_structured(_call(learner), Verdict)).value == Verdict(
+        **GOOD
+    )
+    first, second = (r.json["messages"] for r in fake_llm.requests)
+    assert second == first  # the cut reply is not sent back
+
+
+async def test_cut_twice_says_so(app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey) -> None:
+    fake_llm.default = Reply('{"verdict": "shaky", "sco', finish_reason="length")
+    with pytest.raises(LLMBadOutput) as caught:
+        await app.state.llm.complete_structured(_call(learner), Verdict)
+    assert "cut at its token limit (1500 tokens)" in caught.value.message
+    assert "TUTOR_LLM_MAX_OUTPUT_TOKENS" in caught.value.message
+
+
 async def test_invalid_twice_is_bad_output(
     app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey
 ) -> None:

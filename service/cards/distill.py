@@ -49,8 +49,8 @@ class NothingToDistill(Conflict):
 
 # A card's side is a question or a short answer; a grammar-constrained model (llama.cpp,
 # vLLM, Ollama) is held to the limit as it writes, so a small one cannot ramble on.
-Side = Annotated[str, StringConstraints(strip_whitespace=True, max_length=600)]
-Tag = Annotated[str, StringConstraints(max_length=40)]
+Side = Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)]
+Tag = Annotated[str, StringConstraints(max_length=30)]
 
 
 class DraftCard(BaseModel):
@@ -58,7 +58,7 @@ class DraftCard(BaseModel):
     front: Side
     back: Side = ""
     kind: Literal["basic", "cloze"] = "basic"
-    tags: Annotated[list[Tag], Field(max_length=10)]
+    tags: Annotated[list[Tag], Field(max_length=5)]  # the prompt asks for two to four
 
 
 class DistilledCards(BaseModel):

@@ -404,8 +404,14 @@ class LLM:
         try:
             return Structured(parse_output(first.text, schema), first.usage)
         except OutputInvalid as problem:
-            log.info("structured output invalid (%s); asking for a repair", problem)
-            retry = replace(call, messages=repair_messages(call.messages, first.text, str(problem)))
+            log.info("structured output invalid (%s); asking again", problem)
+            # A reply cut at the token limit has nothing to repair: the same question
+            # again is a fresh chance, and shorter than the question plus the cut reply.
+            retry = call
+            if not first.truncated:
+                retry = replace(
+                    call, messages=repair_messages(call.messages, first.text, str(problem))
+                )
             second = await self._complete_json(endpoint, retry, schema)
         usage = first.usage + second.usage
         try:
