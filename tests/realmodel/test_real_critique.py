@@ -25,7 +25,8 @@ async def test_critique_of_a_flawed_explanation(
 
     assert (critique["concept"], critique["attempt"]) == (CONCEPT, 1)
     assert critique["explanation"] == FLAWED_EXPLANATION
-    assert critique["low_effort"] is False
+    # Whether the attempt is low effort is the model's judgement, not a structure.
+    assert isinstance(critique["low_effort"], bool), critique
     assert critique["verdict"] in VERDICTS, critique
     assert isinstance(critique["score"], int), critique
     assert 0 <= critique["score"] <= 5, critique
