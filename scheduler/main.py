@@ -77,7 +77,7 @@ async def _run(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    database = Database(settings.database)
+    database = Database.from_settings(settings)
     llm = LLM(settings.llm, database)
     running = RunningJobs()
     scheduler = AsyncIOScheduler(timezone=UTC)

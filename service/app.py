@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import __version__
+from service.apidocs import router as docs_router
 from service.body_limit import BodySizeLimitMiddleware
 from service.cards.exchange_router import IMPORT_BODY_LIMIT, IMPORT_PATH
 from service.cards.exchange_router import router as exchange_router
@@ -26,6 +28,7 @@ from service.llm.client import LLM
 from service.metrics.middleware import MetricsMiddleware
 from service.metrics.registry import Metrics
 from service.metrics.router import router as metrics_router
+from service.recovery import keep_watch
 from service.reviews.router import router as reviews_router
 from service.sources.router import router as sources_router
 from service.studylog.router import router as studylog_router
@@ -42,6 +45,11 @@ _COMMON_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
     404: {"model": ErrorResponse, "description": "No such resource (or not yours)."},
     422: {"model": ErrorResponse, "description": "The request is not valid."},
+    503: {
+        "model": ErrorResponse,
+        "description": "The database is busy (`database_busy`) or its connection was lost "
+        "(`database_unavailable`): nothing is half-written; try again after `Retry-After`.",
+    },
 }
 
 
@@ -50,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(settings.database)
+        database = Database.from_settings(settings)
         llm = LLM(settings.llm, database, metrics=app.state.metrics)
         llm.warm_up()
         # No connection is made here: a replica may start before Redis does.
@@ -58,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.llm = llm
         app.state.limits = limits
+        watch = asyncio.create_task(keep_watch(database, app.state.in_flight))
         try:
             yield
         finally:
+            watch.cancel()
             # Answers cut by the shutdown are still saving; the database must outlive them.
             await app.state.in_flight.settle(at_most=_SAVE_SECONDS)
             await limits.close()
@@ -72,10 +82,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="A self-hosted LLM tutor with spaced repetition.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN; service/apidocs.py serves
+        # Swagger UI from a package instead, and there is no /redoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = SystemClock()
-    app.state.in_flight = InFlight()
+    app.state.in_flight = InFlight(grace_seconds=settings.shutdown_grace_seconds)
     app.state.metrics = Metrics()
     app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
     # Added last, so outermost: it counts what the other middleware answers too.
@@ -83,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     app.include_router(health_router)
+    app.include_router(docs_router)
     app.include_router(metrics_router)
     for router in (
         learners_router,

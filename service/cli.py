@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -14,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import __version__
+from service.auth import KEY_SCHEME
 from service.config import Settings, SettingsError, ensure_data_dir, load_settings
 from service.db import Database
 from service.errors import TutorError
@@ -51,6 +54,57 @@ def _settings() -> Settings:
     return settings
 
 
+# --- the access log -------------------------------------------------------------------
+
+_KEY_IN_PATH = re.compile(re.escape(KEY_SCHEME) + r"[A-Za-z0-9]+")
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
+_HIDDEN = "***"
+
+
+def safe_access_path(target: str) -> str:
+    """A request target as the access log keeps it: of the query only the parameters'
+    names (`/v1/cards?q&tag`), and no key anywhere.
+
+    Query values are search terms, learners' words, cursors, and now and then an API key
+    pasted where it does not belong; a log is kept longer and read by more people than
+    the data it would copy. A name that does not look like one is hidden too.
+    """
+    path, has_query, query = target.partition("?")
+    path = _KEY_IN_PATH.sub(KEY_SCHEME + _HIDDEN, path)
+    if not has_query:
+        return path
+    names = (pair.partition("=")[0] for pair in query.split("&") if pair)
+    kept = [_plain_name(name) for name in names]
+    return f"{path}?{'&'.join(kept)}"
+
+
+def _plain_name(name: str) -> str:
+    if _PLAIN_NAME.fullmatch(name) and not name.startswith(KEY_SCHEME):
+        return name
+    return _HIDDEN
+
+
+class SafeAccessLog(logging.Filter):
+    """Rewrites uvicorn's access log line, `client - "METHOD target HTTP/v" status`,
+    with `safe_access_path` for the target."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], safe_access_path(args[2]), *args[3:])
+        return True
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's own logging set-up, with the access log made safe."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["safe_access_path"] = {"()": SafeAccessLog}
+    config["loggers"]["uvicorn.access"]["filters"] = ["safe_access_path"]
+    return config
+
+
 def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
@@ -60,7 +114,7 @@ def _with_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[
 
     async def run() -> T:
         await upgrade_async(settings.database)
-        database = Database(settings.database)
+        database = Database.from_settings(settings)
         try:
             async with database.sessionmaker() as session:
                 return await work(session)
@@ -112,6 +166,7 @@ def serve(
         "host": host,
         "port": port,
         "log_level": settings.log_level,
+        "log_config": _log_config(),
         "timeout_graceful_shutdown": _request_grace(settings),
     }
     if reload:
@@ -121,8 +176,9 @@ def serve(
         )
         return
     from service.app import create_app
+    from service.serving import run
 
-    uvicorn.run(create_app(settings), **options)
+    run(create_app(settings), **options)
 
 
 def _request_grace(settings: Settings) -> float:
@@ -200,6 +256,16 @@ def learner_key(name: str) -> None:
         return await learners.issue_key(session, learner=learner)
 
     typer.echo(_with_database(_settings(), work))
+
+
+@learner_app.command("rename")
+def learner_rename(name: str, new_name: str) -> None:
+    """Rename a learner (learners cannot rename themselves: a name is how you find them)."""
+
+    async def work(session: AsyncSession) -> str:
+        return (await learners.rename_learner(session, name=name, new_name=new_name)).name
+
+    typer.echo(f"Renamed '{name}' to '{_with_database(_settings(), work)}'.")
 
 
 @learner_app.command("revoke")

@@ -109,6 +109,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=default_data_dir)
     database_url: str | None = None
+    # Connections each process keeps open (unset: 20 on SQLite, 10 on PostgreSQL); as
+    # many again (twice as many on PostgreSQL) are opened for bursts. A request that finds
+    # them all busy for `database_pool_timeout` seconds is answered 503 database_busy.
+    database_pool_size: Annotated[int, Field(ge=1, le=500)] | None = None
+    database_pool_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: LogLevel = "info"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import logging
 import sqlite3
 import uuid
 import weakref
@@ -30,6 +31,10 @@ from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
 from service import sqlite_driver
+from service.config import Settings
+from service.dbfaults import passing_fault
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so Alembic can alter and drop them on every database.
 NAMING_CONVENTION = {
@@ -187,8 +192,18 @@ async def _acquire(lock: asyncio.Lock) -> None:
         await lock.acquire()
 
 
-def create_engine(url: str) -> AsyncEngine:
+# How long a request waits for a pooled connection before it is told the database is
+# busy (503): SQLAlchemy's 30 s would hold a learner longer than any page waits.
+POOL_TIMEOUT_SECONDS = 10.0
+
+
+def create_engine(
+    url: str, *, pool_size: int | None = None, pool_timeout: float = POOL_TIMEOUT_SECONDS
+) -> AsyncEngine:
+    """The engine for `url`. Statement parameters are kept out of errors and logs: they
+    hold learners' text and key hashes."""
     parsed = make_url(url)
+    common: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -201,12 +216,18 @@ def create_engine(url: str) -> AsyncEngine:
         connect = partial(
             sqlite_driver.connect, *args, busy_timeout=_BUSY_TIMEOUT_SECONDS, **options
         )
-        engine = create_async_engine(url, pool_size=20, max_overflow=20, async_creator=connect)
+        size = pool_size or 20
+        engine = create_async_engine(
+            url, pool_size=size, max_overflow=size, async_creator=connect, **common
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         _SQLiteWriters().attach(engine)
         return engine
     # Likewise; a PostgreSQL connection is costlier to open (and to keep, per replica).
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    size = pool_size or 10
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=size, max_overflow=2 * size, **common
+    )
 
 
 def table_of(model: type[Base]) -> Table:
@@ -226,9 +247,19 @@ def built(model: type[_Model], values: Mapping[str, Any]) -> _Model:
 class Database:
     """The engine and session factory one process shares."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = create_engine(url)
+    def __init__(
+        self, url: str, *, pool_size: int | None = None, pool_timeout: float = POOL_TIMEOUT_SECONDS
+    ) -> None:
+        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(
+            settings.database,
+            pool_size=settings.database_pool_size,
+            pool_timeout=settings.database_pool_timeout,
+        )
 
     @property
     def backend(self) -> str:
@@ -250,8 +281,36 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
-    async with database.sessionmaker() as session:
+    session = database.sessionmaker()
+    try:
         yield session
+    finally:
+        await _close_after_response(session, request)
+
+
+async def _close_after_response(session: AsyncSession, request: Request) -> None:
+    try:
+        await session.close()
+    except Exception as exc:
+        # FastAPI closes the session after the response has been sent: a connection lost
+        # by then costs the client nothing, and the pool has dropped it already. Raised,
+        # it would be logged as an unhandled error and counted as a 500 no client saw.
+        if passing_fault(exc) is None:
+            raise
+        log.warning(
+            "the database connection was lost after %s %s was answered: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+        )
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def release_connection(db: AsyncSession) -> None:
+    """End `db`'s transaction, giving its connection back to the pool, before a wait
+    that has nothing to do with the database (a model call, tens of seconds): a pool
+    held by one learner's slow answers would stop every other request. What `db` loaded
+    stays usable (expire_on_commit=False); its next statement takes a connection again."""
+    await db.commit()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -13,7 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
+
+from service.dbfaults import passing_fault
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +153,14 @@ def _code_for_status(status_code: int) -> str:
         return "http_error"
 
 
-async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
         # FastAPI answers 400 when a JSON body is not even text, but 422 when it is
         # text that is not JSON; to a client both are the same mistake.
         return error_response(422, "invalid_json", "The request body is not valid JSON.")
+    if exc.status_code == 405:
+        return _method_not_allowed(request, exc)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
         message = "No such route or resource."
@@ -164,38 +169,66 @@ async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# A path no route of the API takes belongs to the web app, mounted at "/": static files.
+_WEB_APP_METHODS = frozenset({"GET", "HEAD"})
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _method_not_allowed(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    # RFC 9110 wants the methods the path does take in `Allow`. Starlette's own header
+    # is wrong here: the web app's mount matches every path, so it answers for the API's
+    # paths too ("GET, HEAD" for PATCH /v1/me), and a route names its own methods only.
+    allowed = ", ".join(sorted(_allowed_methods(request)))
+    return error_response(
+        405,
+        _code_for_status(405),
+        f"{request.method} is not allowed here; this path allows {allowed}.",
+        headers={**(exc.headers or {}), "Allow": allowed},
+    )
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    # Each method is tried against the routes as the router would try it: routers
+    # included in routers need no walking of FastAPI's internals that way.
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    allowed = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    }
+    return allowed or set(_WEB_APP_METHODS)
+
+
 # PostgreSQL refuses NUL in text (22021) and \u0000 in JSON (22P05); SQLite stores both.
 # Either way the learner sent text that cannot be kept, which is their mistake, not ours.
 _UNSTORABLE_TEXT = {"22021", "22P05"}
 
 
-def _unstorable_text(exc: Exception) -> bool:
-    assert isinstance(exc, DBAPIError)
+def _unstorable_text(exc: DBAPIError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return sqlstate in _UNSTORABLE_TEXT
 
 
-def _database_locked(exc: Exception) -> bool:
-    """SQLite held by another process's writer (`tutor scheduler`, a backup) for longer
-    than a write waits: nothing is wrong, it is busy."""
-    assert isinstance(exc, DBAPIError)
-    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
-
-
 async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
-    if _unstorable_text(exc):
+    if isinstance(exc, DBAPIError) and _unstorable_text(exc):
         return error_response(
             422, "invalid_text", "The request contains a NUL character, which cannot be stored."
         )
-    if _database_locked(exc):
-        log.warning("the database stayed locked on %s %s", request.method, request.url.path)
-        return error_response(
-            503,
-            "database_busy",
-            "The database is busy with another writer; nothing was saved. Try again shortly.",
-            headers={"Retry-After": "1"},
-        )
-    return await _on_unexpected(request, exc)
+    fault = passing_fault(exc)
+    if fault is None:
+        return await _on_unexpected(request, exc)
+    code, what, retry_after = fault.value
+    # The exception's name only: its text can quote the statement.
+    log.warning("%s on %s %s: %s", code, request.method, request.url.path, type(exc).__name__)
+    return error_response(
+        503,
+        code,
+        f"{what} Try again shortly: anything this request saved before the fault is kept, "
+        "and nothing is half-written.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -208,4 +241,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(DBAPIError, _on_database_error)
+    app.add_exception_handler(PoolTimeout, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

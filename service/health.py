@@ -1,4 +1,9 @@
-"""Liveness and readiness probes, without authentication."""
+"""Liveness and readiness probes, without authentication.
+
+Anyone who can reach the port can call them, so they say what a load balancer or an
+operator's check needs and nothing an attacker could use: which kind of database and
+limits store, and whether a model is configured, but no address, no model name, no key.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,13 @@ from sqlalchemy import text
 from service.config import Settings
 from service.db import Database
 from service.errors import ErrorResponse, error_response
+from service.limits.errors import LimitsUnavailable
+from service.limits.service import Limits
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
 
 
 @router.get("/healthz")
@@ -25,23 +34,44 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"model": ErrorResponse}})
 async def readyz(request: Request) -> Any:
-    """The database answers; also says whether a model endpoint is configured."""
-    database: Database = request.app.state.database
+    """The database answers, and so does Redis when the limits are kept there; also says
+    whether a model is configured (not which, nor where)."""
     settings: Settings = request.app.state.settings
-    llm = {
-        "configured": settings.llm.configured,
-        "base_url": settings.llm.base_url,
-        "model": settings.llm.model,
+    database = await _database(request.app.state.database)
+    limits = await _limits(request.app.state.limits, shared=settings.redis_url is not None)
+    report = {
+        "database": database,
+        "limits": limits,
+        "llm": {"configured": settings.llm.configured},
     }
+    failing = [
+        message
+        for state, message in (
+            (database, "The database does not answer."),
+            # Every route that calls the model refuses with 503 while Redis is down.
+            (limits, "The limits store (Redis) does not answer: the model routes refuse."),
+        )
+        if state == UNAVAILABLE
+    ]
+    if failing:
+        return error_response(503, "not_ready", " ".join(failing), details=report)
+    return JSONResponse({"status": "ok", **report})
+
+
+async def _database(database: Database) -> str:
     try:
         async with database.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not ready"
-        log.warning("readiness check failed: %s", exc)
-        return error_response(
-            503,
-            "not_ready",
-            f"The database does not answer ({type(exc).__name__}).",
-            details={"database": "unavailable", "llm": llm},
-        )
-    return JSONResponse({"status": "ok", "database": database.backend, "llm": llm})
+        log.warning("readiness: the database does not answer: %s", exc)
+        return UNAVAILABLE
+    return database.backend
+
+
+async def _limits(limits: Limits, *, shared: bool) -> str:
+    try:
+        await limits.store.ping()
+    except LimitsUnavailable as exc:
+        log.warning("readiness: Redis does not answer: %s", exc.__cause__)
+        return UNAVAILABLE
+    return "redis" if shared else "memory"

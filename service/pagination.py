@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from service.errors import InvalidRequest
+from service.timestamps import check_moment
 
 MAX_PAGE_SIZE = 200
 
@@ -55,9 +56,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created, row_id = json.loads(raw)
-        created_at = datetime.fromisoformat(created)
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
+        # UUID() fails on a number or a list with AttributeError, not a ValueError.
+        if not isinstance(created, str) or not isinstance(row_id, str):
+            raise TypeError("a cursor holds two strings")
+        # A timestamp this API never handed out (year 9999 with an offset, say) would
+        # overflow when shifted to UTC for the query.
+        created_at = check_moment(datetime.fromisoformat(created))
         return created_at, uuid.UUID(row_id)
     except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
         raise InvalidCursor() from exc

@@ -32,12 +32,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
+
+def security_headers(content_security_policy: str) -> dict[str, str]:
+    """The headers of every page and file served to a browser, under `policy`."""
+    return {
+        "Content-Security-Policy": content_security_policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        # Revalidated with the ETag, so an upgraded release is never mixed with a cached one.
+        "Cache-Control": "no-cache",
+    }
+
+
+SECURITY_HEADERS = security_headers(CONTENT_SECURITY_POLICY)
 
 
 class WebApp(StaticFiles):

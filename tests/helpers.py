@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -44,6 +49,22 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+CHROMIUM_ENV = "TUTOR_TEST_CHROMIUM"
+
+
+def find_chromium() -> str | None:
+    """The Chromium the browser tests drive: $TUTOR_TEST_CHROMIUM, else Debian's `chromium`
+    (or Ubuntu's `chromium-browser`) on the PATH. Never a downloaded one."""
+    configured = os.environ.get(CHROMIUM_ENV)
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
 
 
 # A model reply valid for every task: JSON for a critique and for a batch of cards at
@@ -91,3 +112,15 @@ class FixedClock:
 
     def advance(self, **delta: float) -> None:
         self.moment += timedelta(**delta)
+
+
+async def admin_execute(server_url: str, *statements: str) -> None:
+    """`statements` run one by one outside any transaction (CREATE DATABASE cannot run
+    in one), on a connection of their own."""
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()

@@ -44,6 +44,19 @@ def test_a_taken_name_is_one_line_and_exit_1(tutor) -> None:
     assert again.stderr == "error: A learner named 'ada' already exists.\n"
 
 
+def test_the_operator_renames_a_learner(tutor) -> None:
+    assert tutor("learner", "add", "ada").exit_code == 0
+    assert tutor("learner", "add", "grace").exit_code == 0
+    taken = tutor("learner", "rename", "ada", "grace")
+    assert (taken.exit_code, taken.stderr) == (
+        1,
+        "error: A learner named 'grace' already exists.\n",
+    )
+    renamed = tutor("learner", "rename", "ada", "Ada Lovelace")
+    assert (renamed.exit_code, renamed.stdout) == (0, "Renamed 'ada' to 'Ada Lovelace'.\n")
+    assert "Ada Lovelace  timezone=UTC" in tutor("learner", "list").stdout
+
+
 def test_an_unknown_timezone_is_refused(tutor) -> None:
     result = tutor("learner", "add", "ada", "--timezone", "Mars/Base")
     assert result.exit_code == 1

@@ -25,6 +25,35 @@ async def test_wrong_method(api: httpx.AsyncClient) -> None:
     assert error_of(response)["code"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/me", "GET, PATCH"),
+        ("PUT", "/v1/me", "GET, PATCH"),
+        ("DELETE", "/v1/cards", "GET, POST"),
+        ("PUT", "/v1/sessions/00000000-0000-0000-0000-000000000000", "DELETE, GET, PATCH"),
+        ("POST", "/readyz", "GET"),
+        ("OPTIONS", "/openapi.json", "GET, HEAD"),
+        # The web app's files, and any path no API route takes, are the static app's.
+        ("OPTIONS", "/", "GET, HEAD"),
+        ("POST", "/app.js", "GET, HEAD"),
+    ],
+)
+async def test_a_wrong_method_is_told_the_methods_the_path_allows(
+    api: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    # RFC 9110, 15.5.6: a 405 lists the methods the resource does support in `Allow`.
+    response = await api.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    error = error_of(response)
+    assert error["code"] == "method_not_allowed"
+    assert error["message"] == f"{method} is not allowed here; this path allows {allowed}."
+    for other in allowed.split(", "):
+        if other not in ("HEAD", "OPTIONS"):
+            assert (await api.request(other, path)).status_code != 405, other
+
+
 async def test_malformed_json(api: httpx.AsyncClient) -> None:
     response = await api.post(
         "/v1/sources", content=b'{"title": "GPT-2",', headers={"Content-Type": "application/json"}

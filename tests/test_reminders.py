@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from helpers import error_of
+from service.config import Settings
 from service.jobs.models import JobRun
 from service.learners.models import Learner
 from service.learners.service import IssuedKey
@@ -49,6 +50,14 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # The receivers are on loopback, as a self-hosted one on the home network would be:
+    # the deployment allows that, or `PATCH /v1/me` would refuse their URLs. Delivery
+    # is told separately (`allow`), to test its own check.
+    return settings.model_copy(update={"allow_private_webhooks": True})
 
 
 @pytest.fixture

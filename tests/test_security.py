@@ -10,11 +10,8 @@ the webhook guard's address classes (tests/test_webhooks.py).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -28,15 +25,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from fakellm import FakeLLM, Reply
-from helpers import ANY_TASK_REPLY, bearer, error_of, free_port
+from helpers import ANY_TASK_REPLY, bearer, error_of
 from service.app import create_app
 from service.cli import app as cli
+from service.cli import safe_access_path
 from service.config import Settings
 from service.learners.models import Learner
 from service.learners.service import IssuedKey
 from service.models import Base
 from service.reviews.days import learner_day
 from service.studylog.service import write_entry
+from tutor_process import TutorServer
 
 # --- another learner's data ------------------------------------------------------------
 
@@ -252,41 +251,70 @@ def test_keys_never_reach_the_logs_of_the_cli(
         assert key.removeprefix("tutor_") not in logged
 
 
-def test_uvicorn_logs_neither_the_header_nor_the_key(tmp_path: Path) -> None:
-    """A real `tutor serve` at debug level: after the banner that shows the first key
-    once, no line of output holds a key, whether it was accepted or refused."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TUTOR_")}
-    env.update(PYTHONUNBUFFERED="1", TUTOR_DATA_DIR=str(tmp_path / "data"))
-    env.update(TUTOR_LOG_LEVEL="debug")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def _tutor_serve(tmp_path: Path, send: Callable[[httpx.Client, str], None]) -> tuple[str, str]:
+    """A real `tutor serve` at debug level: `send(client, key)` with the first learner's
+    key, shown once in the banner; returns the key and everything printed after it."""
+    server = TutorServer(tmp_path, log_level="debug")
+    key = server.start()
     try:
-        assert process.stdout is not None
-        banner = []
-        for line in process.stdout:
-            banner.append(line)
-            if "Uvicorn running on" in line:
-                break
-        found = re.search(r"tutor_[A-Za-z0-9]{40}", "".join(banner))
-        assert found is not None, "".join(banner)
-        key = found.group()
-        wrong = key[:-4] + "AAAA"
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
-            assert http.get("/v1/me", headers=bearer(key)).status_code == 200
-            assert http.get("/v1/me", headers=bearer(wrong)).status_code == 401
+        assert key is not None, server.printed()
+        banner = len(server.output)
+        with httpx.Client(base_url=server.url) as http:
+            send(http, key)
     finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=15)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+    return key, "".join(server.output[banner:])
+
+
+def test_uvicorn_logs_neither_the_header_nor_the_key(tmp_path: Path) -> None:
+    """After the banner that shows the first key once, no line of output holds a key,
+    whether it was accepted or refused."""
+
+    def send(http: httpx.Client, key: str) -> None:
+        assert http.get("/v1/me", headers=bearer(key)).status_code == 200
+        assert http.get("/v1/me", headers=bearer(key[:-4] + "AAAA")).status_code == 401
+
+    key, rest = _tutor_serve(tmp_path, send)
+    wrong = key[:-4] + "AAAA"
     assert '"GET /v1/me HTTP/1.1" 200' in rest  # the access log is on
     assert key.removeprefix("tutor_") not in rest
     assert wrong.removeprefix("tutor_") not in rest
     assert "authorization" not in rest.lower()
+
+
+def test_the_access_log_keeps_parameter_names_only_and_never_a_key(tmp_path: Path) -> None:
+    """Search terms (learners' words) and keys sent where they do not belong, in a query
+    string or a path, are not written to the access log."""
+    search = {"q": "why does my loss explode", "tag": "private-diary", "limit": "5"}
+
+    def send(http: httpx.Client, key: str) -> None:
+        assert http.get("/v1/cards", params=search, headers=bearer(key)).status_code == 200
+        assert http.get("/v1/me", params={"key": key}).status_code == 401
+        assert http.get(f"/v1/me?{key}").status_code == 401
+        assert http.get(f"/{key}").status_code == 404
+
+    key, rest = _tutor_serve(tmp_path, send)
+    assert '"GET /v1/cards?q&tag&limit HTTP/1.1" 200' in rest
+    assert '"GET /v1/me?key HTTP/1.1" 401' in rest
+    for value in (search["q"], search["tag"], "why+does", "why%20does"):
+        assert value not in rest
+    assert key.removeprefix("tutor_") not in rest
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/v1/cards", "/v1/cards"),
+        ("/v1/cards?q=attention+heads&tag=rl", "/v1/cards?q&tag"),
+        ("/v1/me?key=tutor_abcDEF123", "/v1/me?key"),
+        ("/v1/me?tutor_abcDEF123", "/v1/me?***"),
+        ("/v1/me?a%20b=1&&cursor=xyz", "/v1/me?***&cursor"),
+        ("/tutor_abcDEF123/v1/me", "/tutor_***/v1/me"),
+    ],
+)
+def test_safe_access_path(target: str, logged: str) -> None:
+    assert safe_access_path(target) == logged
 
 
 # --- hostile text ----------------------------------------------------------------------

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,59 +16,34 @@ import httpx
 import pytest
 
 from fakellm import FakeLLM, Reply, Stall
-from helpers import bearer, free_port
+from helpers import bearer
+from tutor_process import TutorServer
 
-STARTUP_SECONDS = 30
 
+class Served(TutorServer):
+    """A server with the fake model, its first learner's key at hand."""
 
-class Served:
     def __init__(self, tmp_path: Path, fake: FakeLLM, grace_seconds: float) -> None:
-        self.data_dir = tmp_path / "data"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TUTOR_", "OPENAI_"))}
-        env.update(
-            PYTHONUNBUFFERED="1",
-            TUTOR_DATA_DIR=str(self.data_dir),
-            TUTOR_LLM_BASE_URL=fake.base_url,
-            TUTOR_LLM_MODEL="fake-model",
-            TUTOR_LLM_MAX_RETRIES="0",
-            TUTOR_SHUTDOWN_GRACE_SECONDS=str(grace_seconds),
+        super().__init__(
+            tmp_path,
+            llm_base_url=fake.base_url,
+            llm_model="fake-model",
+            llm_max_retries=0,
+            shutdown_grace_seconds=grace_seconds,
         )
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(self.port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        self.key = self._read_key()
-
-    def _read_key(self) -> str:
-        assert self.process.stdout is not None
-        key = None
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            self.output.append(line)
-            if found := re.search(r"#key=(tutor_\w+)", line):
-                key = found.group(1)
-            if "Uvicorn running" in line and key:
-                threading.Thread(target=self._drain, daemon=True).start()
-                return key
-        self.process.kill()
-        raise AssertionError("tutor serve did not start:\n" + "".join(self.output))
-
-    def _drain(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
+        key = self.start()
+        assert key is not None, "a fresh server prints its first learner's key"
+        self.key = key
 
     def last_error_code(self) -> str | None:
         with sqlite3.connect(self.data_dir / "tutor.db") as db:
             row = db.execute("SELECT error_code FROM messages ORDER BY position DESC").fetchone()
             return row[0]
+
+    def last_message_id(self) -> str:
+        with sqlite3.connect(self.data_dir / "tutor.db") as db:
+            row = db.execute("SELECT id FROM messages ORDER BY position DESC").fetchone()
+            return str(uuid.UUID(row[0]))
 
     def messages(self) -> list[tuple[str, str, str]]:
         """(kind, status, content) of every message, read from the database file."""
@@ -91,8 +63,7 @@ def serve(tmp_path: Path) -> Iterator:
 
     yield start
     for served in started:
-        if served.process.poll() is None:
-            served.process.kill()
+        served.kill()
 
 
 def _stream_explain(served: Served, events: list[tuple[str, dict]]) -> threading.Thread:
@@ -151,7 +122,7 @@ def test_sigterm_lets_a_running_stream_finish_and_refuses_new_connections(serve)
         thread = _stream_explain(served, events)
         _wait_for_first_delta(events)
 
-        served.process.send_signal(signal.SIGTERM)
+        served.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{served.url}/healthz", timeout=2)
@@ -159,7 +130,7 @@ def test_sigterm_lets_a_running_stream_finish_and_refuses_new_connections(serve)
         thread.join(timeout=15)
         assert events[-1][0] == "done"
         assert events[-1][1]["message"]["content"] == "one two three four five six seven eight"
-        assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        assert served.wait(timeout=15) in (0, -signal.SIGTERM)
     assert served.messages()[-1] == (
         "explanation",
         "complete",
@@ -176,8 +147,8 @@ def test_a_stream_longer_than_the_grace_period_is_saved_as_interrupted(serve) ->
         _wait_for_first_delta(events)
 
         stopped_at = time.monotonic()
-        served.process.send_signal(signal.SIGTERM)
-        assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        served.send_signal(signal.SIGTERM)
+        assert served.wait(timeout=15) in (0, -signal.SIGTERM)
         assert time.monotonic() - stopped_at < 6  # the grace, not the whole answer
         thread.join(timeout=5)
     # The stream ends by saying why, and which answer to retry.
@@ -215,10 +186,15 @@ def test_a_json_answer_still_running_at_the_end_is_saved_as_interrupted(serve) -
         _wait_until_asked(fake)
         time.sleep(0.5)  # a few words in
 
-        served.process.send_signal(signal.SIGTERM)
-        assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        served.send_signal(signal.SIGTERM)
+        assert served.wait(timeout=15) in (0, -signal.SIGTERM)
         thread.join(timeout=5)
-    assert outcome, "the request neither answered nor failed"
+    [response] = outcome
+    assert isinstance(response, httpx.Response), response
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "server_stopped"
+    assert error["details"]["message_id"] == served.last_message_id()
     kind, status, content = served.messages()[-1]
     assert (kind, status) == ("explanation", "interrupted")
     assert served.last_error_code() == "server_stopped"
@@ -233,18 +209,24 @@ def test_a_critique_cut_by_the_shutdown_keeps_the_attempt_and_can_be_retried(ser
         with httpx.Client(base_url=served.url, headers=bearer(served.key)) as client:
             session_id = client.post("/v1/sessions", json={}).json()["id"]
 
+        responses: list[httpx.Response] = []
+
         def attempt() -> None:
             body = {"concept": "PPO clipping", "explanation": "PPO keeps each update small."}
             url = f"{served.url}/v1/sessions/{session_id}/critiques"
             with contextlib.suppress(httpx.TransportError):
-                httpx.post(url, json=body, headers=bearer(served.key), timeout=30)
+                responses.append(httpx.post(url, json=body, headers=bearer(served.key), timeout=30))
 
         thread = _in_background(attempt)
         _wait_until_asked(fake)
 
-        served.process.send_signal(signal.SIGTERM)
-        assert served.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        served.send_signal(signal.SIGTERM)
+        assert served.wait(timeout=15) in (0, -signal.SIGTERM)
         thread.join(timeout=5)
+    [response] = responses
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "server_stopped"
+    assert response.json()["error"]["details"]["message_id"] == served.last_message_id()
     attempt_message, critique = served.messages()
     assert attempt_message == ("attempt", "complete", "PPO keeps each update small.")
     assert critique[:2] == ("critique", "failed")

@@ -457,6 +457,24 @@ async def test_private_addresses_are_allowed_when_the_deployment_says_so() -> No
     await check_destination("http://[::1]:8080/hook", allow_private=True)
 
 
+async def test_setting_a_url_and_delivering_to_it_refuse_alike(
+    receiver: Receiver, sleep: FakeSleep
+) -> None:
+    # PATCH /v1/me checks with check_destination, delivery checks again (the name may
+    # resolve elsewhere by then): one check, so the learner is told what delivery says.
+    url = receiver.url(host="localhost")
+    with pytest.raises(WebhookRefused) as refused:
+        await check_destination(url, allow_private=False)
+    delivery = await deliver(REMINDER, url=url, fmt="json", allow_private=False, sleep=sleep)
+    assert delivery.error == str(refused.value)
+    assert receiver.requests == []
+
+
+async def test_a_lookup_that_takes_too_long_is_a_refusal() -> None:
+    with pytest.raises(WebhookRefused, match=r"not resolved within 0 s"):
+        await check_destination("http://93.184.216.34/hook", allow_private=False, timeout=0)
+
+
 # --- https ----------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ import prompts
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.cards.schemas import clean_tags
 from service.cards.service import BatchResult, NewCard, add_batch
+from service.db import release_connection
 from service.errors import Conflict
 from service.learners.models import Learner
 from service.llm.blocks import delimit
@@ -159,6 +160,7 @@ async def distill_session(
         max_cards=max_cards,
     )
     asked = cards_asked_for(max_cards)
+    await release_connection(db)
     proposed = (await llm.complete_structured(call, asked)).value.cards[:max_cards]
     extra_tags = [source_tag(source.title)] if source else []
     drafts = [

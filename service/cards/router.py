@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -22,6 +22,7 @@ from service.cards.schemas import (
 )
 from service.clock import ClockDep
 from service.db import SessionDep
+from service.errors import ErrorResponse
 from service.limits.service import ModelCallAllowed
 from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
@@ -29,11 +30,25 @@ from service.pagination import CursorParam, Limit, Page
 
 router = APIRouter(tags=["cards"])
 
+_NOTHING_TO_DISTILL: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "The session has no finished exchange yet (`nothing_to_distill`).",
+    }
+}
+_INVALID_TRANSITION: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "The card cannot move to that status (`invalid_transition`): drafts "
+        "are accepted (active), and active cards suspended and back.",
+    }
+}
+
 
 @router.post(
     "/v1/sessions/{session_id}/distill",
     status_code=status.HTTP_201_CREATED,
-    responses=MODEL_ERRORS,
+    responses={**MODEL_ERRORS, **_NOTHING_TO_DISTILL},
 )
 async def distill(
     session_id: uuid.UUID,
@@ -95,7 +110,7 @@ async def get_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) 
     return CardOut.of(await service.get_card(db, learner=learner, card_id=card_id))
 
 
-@router.patch("/v1/cards/{card_id}")
+@router.patch("/v1/cards/{card_id}", responses=_INVALID_TRANSITION)
 async def update_card(
     card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:

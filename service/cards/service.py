@@ -193,12 +193,17 @@ async def list_cards(
     )
 
 
+def _article(word: str) -> str:
+    return "An" if word[0] in "aeiou" else "A"
+
+
 def _move(card: Card, status: CardStatus, today: date) -> None:
     if status is card.status:
         return
     if (card.status, status) not in _TRANSITIONS:
         raise InvalidTransition(
-            f"A {card.status.value} card cannot become {status.value}: drafts can be "
+            f"{_article(card.status.value)} {card.status.value} card cannot become "
+            f"{status.value}: drafts can be "
             "accepted (active), and active cards suspended and back."
         )
     card.status = status

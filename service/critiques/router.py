@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
@@ -12,7 +12,8 @@ from service.auth import CurrentLearner
 from service.critiques import service
 from service.critiques.schemas import CritiqueOut, CritiqueRequest
 from service.db import SessionDep
-from service.inflight import InFlightDep
+from service.errors import ErrorResponse
+from service.inflight import InFlightDep, InFlightStateDep
 from service.limits.service import ModelCallAllowed
 from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
@@ -25,7 +26,17 @@ class CritiqueList(BaseModel):
     items: list[CritiqueOut]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=MODEL_ERRORS)
+_CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **MODEL_ERRORS,
+    409: {
+        "model": ErrorResponse,
+        "description": "Another message reached the session at the same moment "
+        "(`session_busy`): send again.",
+    },
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=_CREATE_ERRORS)
 async def create_critique(
     session_id: uuid.UUID,
     body: CritiqueRequest,
@@ -34,6 +45,7 @@ async def create_critique(
     llm: LLMDep,
     _allowed: ModelCallAllowed,
     _in_flight: InFlightDep,
+    in_flight: InFlightStateDep,
 ) -> CritiqueOut:
     """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
     critique = await service.start_critique(
@@ -43,7 +55,9 @@ async def create_critique(
         session_id=session_id,
         request=body,
     )
-    critique = await service.run_critique(db, llm=llm, learner=learner, critique=critique)
+    critique = await service.run_critique(
+        db, llm=llm, in_flight=in_flight, learner=learner, critique=critique
+    )
     message = await db.get_one(Message, critique.critique_message_id)
     return CritiqueOut.of(critique, message)
 

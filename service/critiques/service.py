@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import partial
 
 import anyio
 from sqlalchemy import func, select
@@ -19,15 +20,17 @@ from service.critiques.models import Critique, Verdict
 from service.critiques.prompting import build_critique_call
 from service.critiques.schemas import CritiqueDraft, CritiqueRequest
 from service.critiques.writing import as_markdown
-from service.db import utcnow
+from service.db import release_connection, utcnow
+from service.dbfaults import commit_retried
+from service.inflight import InFlight
 from service.learners.models import Learner
 from service.llm.budget import Budget
-from service.llm.client import LLM, Usage
-from service.llm.errors import LLMFailure
+from service.llm.client import LLM, Call, Usage
+from service.llm.errors import LLMFailure, ServerStopping
 from service.llm.tokens import PromptTooLong, count_text
 from service.tutor.models import Kind, Message, Role, Status, TutorSession
 from service.tutor.service import get_session
-from service.tutor.turns import Interruption, SessionBusy, TooManyTokens, append_message
+from service.tutor.turns import SessionBusy, TooManyTokens, append_message
 
 # A Feynman explanation is a few paragraphs; an essay would need a different review.
 MAX_EXPLANATION_TOKENS = 4000
@@ -145,13 +148,11 @@ async def _previous(db: AsyncSession, critique: Critique) -> Critique | None:
     return result
 
 
-async def _draft(
-    db: AsyncSession, llm: LLM, learner: Learner, critique: Critique
-) -> tuple[CritiqueDraft, Usage | None]:
-    if is_low_effort(critique.explanation):
-        return low_effort_draft(critique.concept), None
+async def _critique_call(
+    db: AsyncSession, budget: Budget, learner: Learner, critique: Critique
+) -> tuple[Call, Critique | None]:
+    """The model call for `critique`, and the earlier attempt it is compared with."""
     previous = await _previous(db, critique)
-    budget = await llm.budget("critique")
     nonce = await db.scalar(
         select(TutorSession.prompt_nonce).where(TutorSession.id == critique.session_id)
     )
@@ -167,7 +168,22 @@ async def _draft(
         )
     except PromptTooLong as exc:
         raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
-    result = await llm.complete_structured(call, CritiqueDraft)
+    return call, previous
+
+
+async def _draft(
+    db: AsyncSession,
+    llm: LLM,
+    in_flight: InFlight,
+    budget: Budget,
+    learner: Learner,
+    critique: Critique,
+) -> tuple[CritiqueDraft, Usage | None]:
+    if is_low_effort(critique.explanation):
+        return low_effort_draft(critique.concept), None
+    call, previous = await _critique_call(db, budget, learner, critique)
+    await release_connection(db)
+    result = await in_flight.until_stopped(llm.complete_structured(call, CritiqueDraft))
     draft = ground(result.value, critique.explanation)
     if previous is None:
         draft = draft.model_copy(update={"improved_since_last": None})
@@ -179,30 +195,46 @@ async def _draft(
 
 
 async def run_critique(
-    db: AsyncSession, *, llm: LLM, learner: Learner, critique: Critique
+    db: AsyncSession, *, llm: LLM, in_flight: InFlight, learner: Learner, critique: Critique
 ) -> Critique:
     """Ask the model, ground its quotes, and record the critique and its message.
 
-    On failure the critique's message is marked failed and the error (with the
-    message id, for a retry) is raised; the attempt itself stays stored.
+    No connection is held while the model thinks. On failure the critique's message is
+    marked failed and the error (with the message id, for a retry) is raised; the
+    attempt itself stays stored.
     """
+    budget = await llm.budget("critique")
     message = await db.get_one(Message, critique.critique_message_id)
+    reload = (critique, message)
     try:
-        draft, usage = await _draft(db, llm, learner, critique)
+        with in_flight.writing(message.id):
+            draft, usage = await _draft(db, llm, in_flight, budget, learner, critique)
     except (LLMFailure, TooManyTokens) as failure:
-        message.status = Status.failed
-        message.error_code = failure.code
-        message.error_message = failure.message
-        await db.commit()
+        await commit_retried(
+            db, partial(_failed, message, failure), what="saving a failed critique", reload=reload
+        )
         failure.details = {**(failure.details or {}), "message_id": str(message.id)}
         raise
     except BaseException:
         # Cancelled (the server stopping): the attempt stays, its critique can be retried.
         with anyio.CancelScope(shield=True):
-            message.status = Status.failed
-            message.error_code, message.error_message = Interruption.server_stopped.value
-            await db.commit()
+            stopped = partial(_failed, message, ServerStopping())
+            await commit_retried(db, stopped, what="saving a cut critique", reload=reload)
         raise
+    done = partial(_completed, critique, message, draft, usage)
+    await commit_retried(db, done, what="saving a critique", reload=reload)
+    return critique
+
+
+def _failed(message: Message, failure: LLMFailure | TooManyTokens) -> None:
+    message.status = Status.failed
+    message.error_code = failure.code
+    message.error_message = failure.message
+
+
+def _completed(
+    critique: Critique, message: Message, draft: CritiqueDraft, usage: Usage | None
+) -> None:
     critique.verdict = draft.verdict
     critique.score = draft.score
     critique.strengths = list(draft.strengths)
@@ -217,8 +249,6 @@ async def run_critique(
         message.prompt_tokens = usage.prompt_tokens
         message.completion_tokens = usage.completion_tokens
         message.usage_estimated = usage.estimated
-    await db.commit()
-    return critique
 
 
 async def critique_for_message(db: AsyncSession, *, message_id: uuid.UUID) -> Critique:

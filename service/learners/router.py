@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from service.auth import CurrentLearner
+from service.config import Settings
 from service.db import SessionDep
 from service.learners import service
 from service.learners.schemas import LearnerOut, LearnerUpdate
@@ -19,7 +20,13 @@ async def get_me(learner: CurrentLearner) -> LearnerOut:
 
 @router.patch("")
 async def update_me(
-    body: LearnerUpdate, learner: CurrentLearner, session: SessionDep
+    body: LearnerUpdate, learner: CurrentLearner, session: SessionDep, request: Request
 ) -> LearnerOut:
-    updated = await service.update_learner(session, learner=learner, changes=body.changes())
+    settings: Settings = request.app.state.settings
+    updated = await service.update_learner(
+        session,
+        learner=learner,
+        changes=body.changes(),
+        allow_private_webhooks=settings.allow_private_webhooks,
+    )
     return LearnerOut.model_validate(updated)

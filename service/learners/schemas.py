@@ -52,12 +52,20 @@ class LearnerUpdate(PatchModel):
 
     nullable: ClassVar[frozenset[str]] = frozenset({"reminder_hour", "webhook_url"})
 
-    name: LearnerName | None = None
+    name: LearnerName | None = Field(
+        default=None,
+        description="Read-only: accepted when it is the current name. The operator renames "
+        "learners, so that a name in use elsewhere is never revealed.",
+    )
     timezone: Timezone | None = None
     day_starts_at_hour: DayStartHour | None = None
     new_cards_per_day: NewCardsPerDay | None = None
     reminder_hour: Annotated[int, Field(ge=0, le=23)] | None = Field(
         default=None, description="Local hour for a reminder when cards are due; null: none."
     )
-    webhook_url: WebhookUrl | None = None
+    webhook_url: WebhookUrl | None = Field(
+        default=None,
+        description="http(s) URL for reminders; its host must resolve to public addresses "
+        "(unless TUTOR_ALLOW_PRIVATE_WEBHOOKS), or 422 says why. Null: none.",
+    )
     webhook_format: WebhookFormat | None = None

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import generate_key, hash_key, key_prefix
 from service.db import utcnow
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, InvalidRequest, NotFound
 from service.learners.models import ApiKey, Learner
 from service.learners.schemas import check_timezone
+from service.reminders.webhooks import WebhookRefused, check_destination
 
 FIRST_LEARNER_NAME = "me"
 
@@ -27,10 +28,35 @@ class ApiKeyNotFound(NotFound):
 
 
 class NameTaken(Conflict):
+    """For the operator, who sees every learner anyway; never for a learner (see
+    `update_learner`)."""
+
     code = "name_taken"
 
     def __init__(self, name: str) -> None:
         super().__init__(f"A learner named {name!r} already exists.")
+
+
+class InvalidSetting(InvalidRequest):
+    """A value the schema accepts but Tutor will not take. Shaped like the schema's own
+    errors (`validation_error`, details naming the field), so a client shows it next to
+    the field just the same."""
+
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str, *, kind: str) -> None:
+        super().__init__(
+            f"{field}: {message}", details=[{"field": field, "message": message, "type": kind}]
+        )
+
+
+# Why a learner cannot rename themselves: the name is the operator's handle for the
+# account (`tutor learner key NAME` finds it by it), hence unique; a rename refused
+# because a name is taken would tell any learner which other learners exist.
+_NAME_IS_THE_OPERATORS = (
+    "your name is the account name this Tutor's operator gave you (the `tutor learner` "
+    "commands find your account by it), so only they can change it"
+)
 
 
 @dataclass(frozen=True)
@@ -107,21 +133,56 @@ async def list_keys(session: AsyncSession, *, learner: Learner) -> list[ApiKey]:
 
 
 async def update_learner(
-    session: AsyncSession, *, learner: Learner, changes: dict[str, Any]
+    session: AsyncSession,
+    *,
+    learner: Learner,
+    changes: dict[str, Any],
+    allow_private_webhooks: bool,
 ) -> Learner:
+    """The learner's own settings. `name` may be sent but not changed (clients that send
+    back what they read keep working); a new webhook URL is checked as delivery checks it."""
+    if "name" in changes and changes["name"] != learner.name:
+        raise InvalidSetting("name", _NAME_IS_THE_OPERATORS, kind="read_only")
+    new_url = changes.get("webhook_url")
+    if new_url is not None and new_url != learner.webhook_url:
+        # The host's lookup can take seconds (a slow resolver may be the point of the
+        # URL): the connection the key's lookup holds goes back to the pool meanwhile.
+        await session.close()
+        await _check_webhook(new_url, allow_private=allow_private_webhooks)
     learner = await session.get_one(Learner, learner.id)  # the request's is read-only
-    new_name = changes.get("name")
-    if new_name is not None and new_name != learner.name:
-        taken = await session.scalar(select(Learner.id).where(Learner.name == new_name))
-        if taken is not None:
-            raise NameTaken(new_name)
     for field, value in changes.items():
         setattr(learner, field, value)
+    await session.commit()
+    return learner
+
+
+async def _check_webhook(url: str, *, allow_private: bool) -> None:
+    # Delivery refuses such a URL anyway, but only at reminder time, in a log the learner
+    # never sees; refused here, the learner learns why while they can still fix it.
+    try:
+        await check_destination(url, allow_private=allow_private)
+    except WebhookRefused as exc:
+        raise InvalidSetting("webhook_url", str(exc), kind="webhook_refused") from None
+
+
+async def rename_learner(session: AsyncSession, *, name: str, new_name: str) -> Learner:
+    """The operator's rename (`tutor learner`): NameTaken names the name in use, to someone
+    who can list every learner anyway."""
+    learner = await get_learner_by_name(session, name=name)
+    new_name = new_name.strip()
+    if not new_name:
+        raise ValueError("a learner needs a name")
+    if new_name == learner.name:
+        return learner
+    if await session.scalar(select(Learner.id).where(Learner.name == new_name)) is not None:
+        raise NameTaken(new_name)
+    learner.name = new_name
     try:
         await session.commit()
     except IntegrityError:
+        # Another process took the name between the check and the update.
         await session.rollback()
-        raise NameTaken(str(new_name)) from None
+        raise NameTaken(new_name) from None
     return learner
 
 

@@ -94,5 +94,6 @@ class LimitsUnavailable(TutorError):
     def __init__(self) -> None:
         super().__init__(
             "The limits store (Redis) does not answer, so requests to the model are refused "
-            f"until it is back. {_NOTHING_STORED}"
+            f"until it is back. {_NOTHING_STORED}",
+            headers={"Retry-After": "5"},
         )

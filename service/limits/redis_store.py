@@ -110,5 +110,11 @@ class RedisStore:
         except RedisError as exc:
             raise LimitsUnavailable() from exc
 
+    async def ping(self) -> None:
+        try:
+            await self._client.ping()
+        except RedisError as exc:
+            raise LimitsUnavailable() from exc
+
     async def close(self) -> None:
         await self._client.aclose()

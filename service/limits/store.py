@@ -39,6 +39,10 @@ class LimitStore(Protocol):
 
     async def close_slot(self, key: str, slot: str) -> None: ...
 
+    async def ping(self) -> None:
+        """Return when the store answers; raise LimitsUnavailable when it does not."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -80,6 +84,9 @@ class MemoryStore:
             slots.pop(slot, None)
             if not slots:
                 del self._slots[key]
+
+    async def ping(self) -> None:
+        return None  # the process's own memory: up as long as the process is
 
     async def close(self) -> None:
         self._hits.clear()

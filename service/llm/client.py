@@ -30,6 +30,7 @@ from sqlalchemy import insert
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.db import Database, table_of
+from service.dbfaults import retried
 from service.llm.answer_filter import AnswerFilter, without_orphan_thinking
 from service.llm.budget import Budget
 from service.llm.chunks import Chunk, ChunkError, read_chunks, read_whole
@@ -512,12 +513,19 @@ class LLM:
             "outcome": outcome,
             "error": error,
         }
-        try:
-            async with self._database.engine.begin() as connection:
+        database = self._database
+
+        async def insert() -> None:
+            async with database.engine.begin() as connection:
                 await connection.execute(_INSERT_CALL, row)
-        except Exception:
-            # Losing a log row must never cost the learner their answer.
-            log.exception("could not record an LLM call")
+
+        try:
+            # The daily quota counts these rows: a passing fault must not lose one.
+            await retried(insert, what="logging a model call")
+        except Exception as exc:
+            # Losing a log row must never cost the learner their answer. The exception's
+            # name only: its text could quote the statement.
+            log.error("could not record an LLM call: %s", type(exc).__name__)
 
 
 async def get_llm(request: Request) -> LLM:  # async: no worker thread per request

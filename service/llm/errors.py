@@ -28,8 +28,11 @@ MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorResponse,
-        "description": "No model is configured (`llm_unavailable`), or the limits store "
-        "does not answer (`limits_unavailable`).",
+        "description": "No model is configured (`llm_unavailable`), the limits store "
+        "does not answer (`limits_unavailable`), the server stopped before the answer "
+        "ended (`server_stopped`, with `error.details.message_id` to retry), or the "
+        "database is busy or restarting (`database_busy`, `database_unavailable`). "
+        "`Retry-After` says when to try again.",
     },
     504: {"model": ErrorResponse, "description": "The model did not answer in time."},
 }
@@ -105,3 +108,14 @@ class LLMBadOutput(LLMFailure):
     status_code = 502
     code = "llm_bad_output"
     outcome = "bad_output"
+
+
+class ServerStopping(LLMFailure):
+    """The server is stopping and the answer's grace period is over."""
+
+    status_code = 503
+    code = "server_stopped"
+    outcome = "interrupted"
+
+    def __init__(self) -> None:
+        super().__init__("The server stopped before the answer ended.")

@@ -126,10 +126,32 @@ class _Destination:
     addresses: tuple[str, ...]  # every address the host resolved to, all checked
 
 
-async def check_destination(url: str, *, allow_private: bool) -> None:
+# Long enough for a slow resolver, short enough to answer a learner saving their settings.
+LOOKUP_SECONDS = 10.0
+
+
+async def check_destination(
+    url: str,
+    *,
+    allow_private: bool,
+    timeout: float = LOOKUP_SECONDS,  # noqa: ASYNC109 - seconds, like deliver's
+) -> None:
     """Raise WebhookRefused unless `url` is http(s) and its host resolves only to public
-    addresses (or `allow_private`, for self-hosted receivers on the same network)."""
-    await _destination(url, allow_private=allow_private)
+    addresses (or `allow_private`, for self-hosted receivers on the same network).
+
+    The same check `deliver` makes, for the moment the learner sets the URL, so a refusal
+    is seen where it can be fixed. Delivery checks again: the name may resolve elsewhere
+    by then.
+    """
+    await _checked_destination(url, allow_private=allow_private, seconds=timeout)
+
+
+async def _checked_destination(url: str, *, allow_private: bool, seconds: float) -> _Destination:
+    try:
+        async with asyncio.timeout(seconds):
+            return await _destination(url, allow_private=allow_private)
+    except TimeoutError:
+        raise WebhookRefused(f"the webhook host was not resolved within {seconds:g} s") from None
 
 
 async def _destination(url: str, *, allow_private: bool) -> _Destination:
@@ -246,13 +268,9 @@ async def deliver(
         raise ValueError("attempts must be at least 1")
     try:
         body, headers = payload(reminder, fmt)
-        async with asyncio.timeout(timeout):
-            destination = await _destination(url, allow_private=allow_private)
+        destination = await _checked_destination(url, allow_private=allow_private, seconds=timeout)
     except (ValueError, WebhookRefused) as exc:
         return Delivery(ok=False, attempts=0, status=None, error=str(exc))
-    except TimeoutError:
-        late = f"the webhook host was not resolved within {timeout:g} s"
-        return Delivery(ok=False, attempts=0, status=None, error=late)
 
     # No redirects (one could point anywhere, including inside), and no proxy settings or
     # .netrc credentials from the environment: the request goes where it was checked to go.

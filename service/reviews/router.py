@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import Response
@@ -12,6 +12,7 @@ from service.auth import CurrentLearner
 from service.cards.schemas import CardOut
 from service.clock import ClockDep
 from service.db import SessionDep
+from service.errors import ErrorResponse
 from service.reviews import service
 from service.reviews.queue import build_queue
 from service.reviews.schemas import (
@@ -26,6 +27,15 @@ from service.reviews.schemas import (
 from service.reviews.stats import StatsOut, learner_stats
 
 router = APIRouter(tags=["reviews"])
+
+_CANNOT_GRADE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorResponse,
+        "description": "The card is not due today (`not_due`) or not active "
+        "(`not_reviewable`), or a request with the same Idempotency-Key was handled at "
+        "the same moment (`request_in_progress`; send again).",
+    }
+}
 
 
 @router.get("/v1/reviews/queue", response_model=QueueOut)
@@ -47,7 +57,12 @@ async def queue(
     return Response(out.model_dump_json(), media_type="application/json")
 
 
-@router.post("/v1/reviews", status_code=status.HTTP_201_CREATED, response_model=ReviewResult)
+@router.post(
+    "/v1/reviews",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReviewResult,
+    responses=_CANNOT_GRADE,
+)
 async def submit_review(
     body: ReviewRequest,
     learner: CurrentLearner,

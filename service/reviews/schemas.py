@@ -6,10 +6,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.cards.schemas import CardOut
 from service.reviews.models import Review
+from service.timestamps import FIRST_YEAR, LAST_YEAR, Moment
 
 
 class ReviewRequest(BaseModel):
@@ -17,9 +18,12 @@ class ReviewRequest(BaseModel):
 
     card_id: uuid.UUID
     grade: Annotated[int, Field(ge=0, le=5, description="0 blackout … 5 perfect.")]
-    reviewed_at: AwareDatetime | None = Field(
+    reviewed_at: Moment | None = Field(
         default=None,
-        description="ISO 8601 with an offset, for reviews made offline; default now.",
+        description=(
+            "ISO 8601 with an offset, for reviews made offline; default now. "
+            f"In the years {FIRST_YEAR} to {LAST_YEAR} (UTC), and not in the future."
+        ),
     )
     duration_ms: Annotated[int, Field(ge=0, le=86_400_000)] | None = None
 

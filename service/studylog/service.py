@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import prompts
+from service.db import release_connection
 from service.errors import NotFound
 from service.jobs.claims import claim, finish
 from service.learners.models import Learner
@@ -74,6 +75,7 @@ async def write_entry(
         select(func.count(StudyLogEntry.id)).where(StudyLogEntry.learner_id == learner.id)
     )
     number = count or 0
+    await release_connection(db)
     entry = StudyLogEntry(
         learner_id=learner.id,
         day=day,
@@ -98,6 +100,7 @@ async def _fill_missing_narratives(
         )
     )
     for entry in entries:
+        await release_connection(db)
         text = await narrative(llm, learner=learner, facts=entry.facts)
         if text is None:
             return  # the model is still away: try again next run

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, CreatedMixin, IdMixin, string_enum, utcnow
@@ -68,7 +68,17 @@ class TutorSession(IdMixin, CreatedMixin, Base):
 
 class Message(IdMixin, CreatedMixin, Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("session_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "position"),
+        # Answers still being written, by when they were last known alive: what the
+        # search for abandoned answers reads every few seconds (service/recovery.py).
+        Index(
+            "ix_messages_streaming",
+            "updated_at",
+            postgresql_where=text("status = 'streaming'"),
+            sqlite_where=text("status = 'streaming'"),
+        ),
+    )
 
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
     # Order within the session; unique, so two turns racing cannot interleave silently.

@@ -32,12 +32,12 @@ from service.clock import ClockDep
 from service.config import Settings
 from service.db import Database, DatabaseDep, SessionDep
 from service.errors import ErrorResponse
-from service.inflight import InFlightDep
+from service.inflight import InFlight, InFlightDep, InFlightStateDep
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.budget import Budget
 from service.llm.client import LLM, LLMDep, TextStream
-from service.llm.errors import MODEL_ERRORS, LLMFailure
+from service.llm.errors import MODEL_ERRORS, LLMFailure, ServerStopping
 from service.metrics.registry import Metrics
 from service.tutor.schemas import MessageEnvelope, MessageOut
 from service.tutor.turns import Interruption, Turn, finish
@@ -106,8 +106,10 @@ class TurnContext:
         llm: LLMDep,
         _allowed: ModelCallAllowed,
         _in_flight: InFlightDep,
+        in_flight: InFlightStateDep,
         _slot: Annotated[StreamSlot | None, Depends(stream_slot)],
     ) -> None:
+        self.in_flight = in_flight
         self.request = request
         self.learner = learner
         self.db = db
@@ -118,21 +120,12 @@ class TurnContext:
         return await self.llm.budget("explain")
 
     async def answer(self, turn: Turn) -> Response:
-        return await respond(self.request, turn, llm=self.llm, database=self.database)
+        return await respond(
+            self.request, turn, llm=self.llm, database=self.database, in_flight=self.in_flight
+        )
 
 
 TurnDep = Annotated[TurnContext, Depends()]
-
-
-class ServerStopping(LLMFailure):
-    """The server is stopping and the answer's grace period is over."""
-
-    status_code = 503
-    code = "server_stopped"
-    outcome = "interrupted"
-
-    def __init__(self) -> None:
-        super().__init__("The server stopped before the answer ended.")
 
 
 class _AnswerEventStream(EventSourceResponse):
@@ -180,24 +173,35 @@ def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
     return failure
 
 
-async def respond(request: Request, turn: Turn, *, llm: LLM, database: Database) -> Response:
+async def respond(
+    request: Request, turn: Turn, *, llm: LLM, database: Database, in_flight: InFlight
+) -> Response:
     opening = asyncio.ensure_future(llm.stream_text(turn.call))
-    try:
+    with in_flight.writing(turn.answer_id):
         if wants_event_stream(request):
-            await asyncio.wait({opening}, timeout=_START_STREAMING_AFTER_SECONDS)
-            if not opening.done():
-                return _event_stream(request, opening, turn, database, waited=True)
+            return await _streamed(request, opening, turn, database)
+        envelope = await _whole(opening, turn, database, in_flight)
+    return JSONResponse(envelope.model_dump(mode="json"))
+
+
+async def _streamed(
+    request: Request, opening: asyncio.Future[TextStream], turn: Turn, database: Database
+) -> Response:
+    """An event stream, once the model has started or 5 seconds have passed; a failure
+    before either is an ordinary error response."""
+    try:
+        await asyncio.wait({opening}, timeout=_START_STREAMING_AFTER_SECONDS)
+        if not opening.done():
+            return _event_stream(request, opening, turn, database, waited=True)
         try:
-            stream = await opening
+            opening.result()
         except LLMFailure as failure:
             await finish(database, turn, text="", failure=failure)
             raise _retryable(failure, turn) from None
     except asyncio.CancelledError:
         await _save_unopened(opening, turn, database, Interruption.server_stopped)
         raise
-    if wants_event_stream(request):
-        return _event_stream(request, opening, turn, database, waited=False)
-    return JSONResponse((await _complete(stream, turn, database)).model_dump(mode="json"))
+    return _event_stream(request, opening, turn, database, waited=False)
 
 
 def _event_stream(
@@ -212,7 +216,15 @@ def _event_stream(
     metrics: Metrics = request.app.state.metrics
     stopping = anyio.Event()
     grace_over = _grace_over(stopping, settings.shutdown_grace_seconds)
-    events = _events(opening, turn, database, grace_over=grace_over, metrics=metrics, waited=waited)
+    events = _events(
+        opening,
+        turn,
+        database,
+        grace_over=grace_over,
+        in_flight=request.app.state.in_flight,
+        metrics=metrics,
+        waited=waited,
+    )
     return _AnswerEventStream(
         events,
         stopping=stopping,
@@ -221,17 +233,36 @@ def _event_stream(
     )
 
 
-async def _complete(stream: TextStream, turn: Turn, database: Database) -> MessageEnvelope:
+async def _whole(
+    opening: asyncio.Future[TextStream], turn: Turn, database: Database, in_flight: InFlight
+) -> MessageEnvelope:
+    """The answer as one body. When the server's grace period runs out first, what the
+    model wrote is saved and the client told, with the message to retry (503)."""
+    stream: TextStream | None = None
+    cut = asyncio.ensure_future(in_flight.grace_over())
     try:
+        either: set[asyncio.Future[Any]] = {opening, cut}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not opening.done():
+            opening.cancel()
+            raise ServerStopping()
+        stream = opening.result()
+        cut.add_done_callback(partial(_stop, stream))
         async for _ in stream:
             pass
     except LLMFailure as failure:
-        await finish(database, turn, text=stream.text, usage=stream.usage, failure=failure)
+        text, usage = (stream.text, stream.usage) if stream else ("", None)
+        await finish(database, turn, text=text, usage=usage, failure=failure)
         raise _retryable(failure, turn) from None
     except BaseException:
-        # Cancelled: the server is stopping and its grace period is over.
-        await _save_cut(stream, turn, database, Interruption.server_stopped)
+        # Cancelled all the same (uvicorn's own limit, a few seconds after the grace).
+        if stream is None:
+            await _save_unopened(opening, turn, database, Interruption.server_stopped)
+        else:
+            await _save_cut(stream, turn, database, Interruption.server_stopped)
         raise
+    finally:
+        cut.cancel()
     message = await finish(
         database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
     )
@@ -249,51 +280,53 @@ async def _events(
     database: Database,
     *,
     grace_over: Coroutine[None, None, None],
+    in_flight: InFlight,
     metrics: Metrics,
     waited: bool,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     stream: TextStream | None = None
     settled = False
     cut = asyncio.ensure_future(grace_over)
-    try:
-        if waited:
-            yield _WAITING_COMMENT
+    with in_flight.writing(turn.answer_id):
         try:
-            either: set[asyncio.Future[Any]] = {opening, cut}
-            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-            if not opening.done():
-                raise ServerStopping()
-            stream = opening.result()
-            cut.add_done_callback(partial(_stop, stream))
-            async for piece in stream:
-                yield _delta(piece)
-        except LLMFailure as failure:
-            text, usage = (stream.text, stream.usage) if stream else ("", None)
-            await finish(database, turn, text=text, usage=usage, failure=failure)
+            if waited:
+                yield _WAITING_COMMENT
+            try:
+                either: set[asyncio.Future[Any]] = {opening, cut}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if not opening.done():
+                    raise ServerStopping()
+                stream = opening.result()
+                cut.add_done_callback(partial(_stop, stream))
+                async for piece in stream:
+                    yield _delta(piece)
+            except LLMFailure as failure:
+                text, usage = (stream.text, stream.usage) if stream else ("", None)
+                await finish(database, turn, text=text, usage=usage, failure=failure)
+                settled = True
+                failure = _retryable(failure, turn)
+                # Under a 200, so the HTTP middleware cannot see it: counted here.
+                metrics.errors.labels(failure.code).inc()
+                error = {"code": failure.code, "message": failure.message}
+                payload = {"error": error, "message_id": str(turn.answer_id)}
+                yield ServerSentEvent(event="error", data=json.dumps(payload))
+                return
+            message = await finish(
+                database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
+            )
             settled = True
-            failure = _retryable(failure, turn)
-            # Under a 200, so the HTTP middleware cannot see it: counted here.
-            metrics.errors.labels(failure.code).inc()
-            error = {"code": failure.code, "message": failure.message}
-            payload = {"error": error, "message_id": str(turn.answer_id)}
-            yield ServerSentEvent(event="error", data=json.dumps(payload))
-            return
-        message = await finish(
-            database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
-        )
-        settled = True
-        envelope = MessageEnvelope(message=MessageOut.of(message))
-        yield ServerSentEvent(event="done", data=envelope.model_dump_json())
-    finally:
-        grace_ran_out = cut.done() and not cut.cancelled()
-        cut.cancel()
-        if not settled:
-            # Cut short: the client went away, or the server's last moments ran out.
-            why = Interruption.server_stopped if grace_ran_out else Interruption.client_gone
-            if stream is None:
-                await _save_unopened(opening, turn, database, why)
-            else:
-                await _save_cut(stream, turn, database, why)
+            envelope = MessageEnvelope(message=MessageOut.of(message))
+            yield ServerSentEvent(event="done", data=envelope.model_dump_json())
+        finally:
+            grace_ran_out = cut.done() and not cut.cancelled()
+            cut.cancel()
+            if not settled:
+                # Cut short: the client went away, or the server's last moments ran out.
+                why = Interruption.server_stopped if grace_ran_out else Interruption.client_gone
+                if stream is None:
+                    await _save_unopened(opening, turn, database, why)
+                else:
+                    await _save_cut(stream, turn, database, why)
 
 
 def _stop(stream: TextStream, cut: asyncio.Future[None]) -> None:

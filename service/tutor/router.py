@@ -117,7 +117,11 @@ async def retry(session_id: uuid.UUID, message_id: uuid.UUID, turn: TurnDep) -> 
         await turn.db.commit()
         critique = await critiques.critique_for_message(turn.db, message_id=answer.id)
         critique = await critiques.run_critique(
-            turn.db, llm=turn.llm, learner=turn.learner, critique=critique
+            turn.db,
+            llm=turn.llm,
+            in_flight=turn.in_flight,
+            learner=turn.learner,
+            critique=critique,
         )
         envelope = CritiqueEnvelope(
             message=MessageOut.of(answer), critique=CritiqueOut.of(critique, answer)

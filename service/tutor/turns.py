@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import Database, built, table_of, utcnow
+from service.dbfaults import retried
 from service.errors import Conflict, TutorError
 from service.learners.models import Learner
 from service.llm.budget import Budget
@@ -261,6 +262,11 @@ async def finish(
             "completion_tokens": usage.completion_tokens,
             "usage_estimated": usage.estimated,
         }
-    async with database.engine.begin() as connection:
-        row = (await connection.execute(_FINISH, {"answer_id": turn.answer_id, **values})).one()
-    return built(Message, row._asdict())
+
+    async def record() -> Message:
+        async with database.engine.begin() as connection:
+            statement = await connection.execute(_FINISH, {"answer_id": turn.answer_id, **values})
+            return built(Message, statement.one()._asdict())
+
+    # The one write that keeps the model's answer: a passing fault does not lose it.
+    return await retried(record, what="saving an answer")

@@ -27,12 +27,12 @@ from browsing import Learner, Server
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from fakellm import FakeLLM
-from helpers import free_port
+from helpers import CHROMIUM_ENV, find_chromium, free_port
 from service.config import Settings
 from service.db import Database
 from service.learners.service import create_learner
 
-CHROMIUM = os.environ.get("TUTOR_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = find_chromium()
 SCREENSHOTS = Path(os.environ.get("TUTOR_TEST_SCREENSHOTS", Path(__file__).parent / "screenshots"))
 STARTUP_SECONDS = 30
 # Chromium reaches for Google's services at start; this machine's closed network refuses them.
@@ -54,11 +54,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in item.nodeid:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-    if Path(CHROMIUM).exists():
+    if CHROMIUM:
         return
     if os.environ.get("CI"):
         return  # in CI a missing browser is a failure: the `browser` fixture reports it
-    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    skip = pytest.mark.skip(reason=f"no Chromium: apt-get install chromium, or set {CHROMIUM_ENV}")
     for item in items:
         if "browser" in item.nodeid:
             item.add_marker(skip)
@@ -185,8 +185,10 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"no Chromium at {CHROMIUM}: .ci/run installs Debian's chromium package")
+    if not CHROMIUM:
+        pytest.fail(
+            f"no Chromium on the PATH nor in {CHROMIUM_ENV}: .ci/run installs Debian's chromium"
+        )
     launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield launched
     launched.close()

@@ -47,7 +47,8 @@ export async function render(view, { signal }) {
   const here = browserTimezone();
 
   const fields = {
-    name: labelled("Name", h("input", { maxlength: 100, required: true, autocomplete: "nickname" })),
+    // Read-only: a name is how the operator finds an account (`tutor learner rename`).
+    name: labelled("Name", h("input", { readonly: true, autocomplete: "off" }), "Set by whoever runs Tutor: tutor learner rename."),
     timezone: labelled(
       "Timezone",
       h("input", { list: "timezone-list", autocomplete: "off", spellcheck: "false", placeholder: here || "Europe/Berlin" }),
@@ -98,7 +99,6 @@ export async function render(view, { signal }) {
   /** Only what changed, so one bad field never blocks saving another that was fine before. */
   function changes() {
     const wanted = {
-      name: fields.name.control.value.trim(),
       timezone: fields.timezone.control.value.trim(),
       day_starts_at_hour: Number(fields.day_starts_at_hour.control.value),
       new_cards_per_day: Number(fields.new_cards_per_day.control.value),
