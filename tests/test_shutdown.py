@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import signal
-import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from fakellm import FakeLLM, Reply, Stall
 from helpers import bearer
@@ -21,43 +25,58 @@ from tutor_process import TutorServer
 
 
 class Served(TutorServer):
-    """A server with the fake model, its first learner's key at hand."""
+    """A server with the fake model, its first learner's key at hand, and its messages
+    read straight from its database."""
 
-    def __init__(self, tmp_path: Path, fake: FakeLLM, grace_seconds: float) -> None:
+    def __init__(
+        self, tmp_path: Path, database_url: str, fake: FakeLLM, grace_seconds: float
+    ) -> None:
         super().__init__(
             tmp_path,
+            database_url=database_url,
             llm_base_url=fake.base_url,
             llm_model="fake-model",
             llm_max_retries=0,
             shutdown_grace_seconds=grace_seconds,
         )
+        self.database_url = database_url
         key = self.start()
         assert key is not None, "a fresh server prints its first learner's key"
         self.key = key
 
+    def _rows(self) -> list[Any]:
+        async def read() -> list[Any]:
+            engine = create_async_engine(self.database_url, poolclass=NullPool)
+            try:
+                async with engine.connect() as connection:
+                    columns = "id, kind, status, content, error_code"
+                    result = await connection.execute(
+                        text(f"SELECT {columns} FROM messages ORDER BY position")  # noqa: S608
+                    )
+                    return list(result)
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(read())
+
     def last_error_code(self) -> str | None:
-        with sqlite3.connect(self.data_dir / "tutor.db") as db:
-            row = db.execute("SELECT error_code FROM messages ORDER BY position DESC").fetchone()
-            return row[0]
+        code: str | None = self._rows()[-1].error_code
+        return code
 
     def last_message_id(self) -> str:
-        with sqlite3.connect(self.data_dir / "tutor.db") as db:
-            row = db.execute("SELECT id FROM messages ORDER BY position DESC").fetchone()
-            return str(uuid.UUID(row[0]))
+        return str(uuid.UUID(str(self._rows()[-1].id)))
 
     def messages(self) -> list[tuple[str, str, str]]:
-        """(kind, status, content) of every message, read from the database file."""
-        with sqlite3.connect(self.data_dir / "tutor.db") as db:
-            rows = db.execute("SELECT kind, status, content FROM messages ORDER BY position")
-            return [(kind, status, content) for kind, status, content in rows]
+        """(kind, status, content) of every message, read from the database."""
+        return [(row.kind, row.status, row.content) for row in self._rows()]
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator:
+def serve(tmp_path: Path, database_url: str) -> Iterator:
     started: list[Served] = []
 
     def start(fake: FakeLLM, *, grace_seconds: float) -> Served:
-        served = Served(tmp_path, fake, grace_seconds)
+        served = Served(tmp_path, database_url, fake, grace_seconds)
         started.append(served)
         return served
 
