@@ -71,9 +71,15 @@ CMAKE_FLAGS = (
     # On by default, and it downloads the web UI: there is no network here.
     "-DLLAMA_USE_PREBUILT_UI=OFF",
     "-DLLAMA_OPENSSL=OFF",
-    # The cache belongs to this machine, so the build may use all of its CPU.
-    "-DGGML_NATIVE=ON",
+    # Not -march=native: on a CPU with AMX (Sapphire Rapids) that compiles in ggml's AMX
+    # kernels, which crash (SIGSEGV in ggml_backend_amx_mul_mat) where the machine says
+    # it has AMX but the sandbox does not let a process use it. Off, ggml builds for
+    # AVX2 (x86) or plain armv8, fast enough for a 135M model and the same on any host.
+    "-DGGML_NATIVE=OFF",
 )
+# Part of the cached binary's folder name: a change of flags builds anew rather than
+# reusing a binary built another way.
+BUILD_VARIANT = "portable"
 
 
 class CacheError(RuntimeError):
@@ -90,7 +96,8 @@ def cache_dir() -> Path:
 
 def server_binary() -> Path:
     """The cached `llama-server`, built first if it is not there yet."""
-    target = cache_dir() / f"llama-server-{LLAMA_CPP.version}" / "llama-server"
+    folder = f"llama-server-{LLAMA_CPP.version}-{BUILD_VARIANT}"
+    target = cache_dir() / folder / "llama-server"
     return _cached(target, _build_server)
 
 
