@@ -9,17 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, timedelta
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from fakellm import FakeLLM, Reply
 from helpers import ANY_TASK_REPLY, error_of
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.config import Settings
 from service.db import Database
+from service.learners.models import Learner
 from service.learners.service import IssuedKey
+from service.reviews.models import Review
+from service.studylog import service as studylog
 from service.studylog.models import StudyLogEntry
 
 MODEL_SECONDS = 4.0
@@ -110,6 +117,66 @@ async def test_the_study_log_holds_no_connection_while_the_model_writes(
 
     assert waited < 1.0, f"GET /v1/me waited {waited:.1f} s behind {in_flight} narratives"
     assert [response.status_code for response in await asyncio.gather(*writes)] == [200] * len(days)
+
+
+async def test_the_nightly_study_log_holds_no_connection_while_the_model_writes(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fake_llm: FakeLLM,
+    make_learner: Callable[..., Awaitable[IssuedKey]],
+) -> None:
+    database: Database = app.state.database
+    in_flight = 2 * _connections(database)
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    yesterday = date(2026, 3, 9)
+    learners = [(await make_learner()).learner for _ in range(in_flight)]
+    async with database.sessionmaker() as db:
+        for learner in learners:
+            db.add_all(_reviewed_card(learner.id, yesterday))
+        await db.commit()
+    fake_llm.script(*[Reply("A good day with GQA.", headers_delay=MODEL_SECONDS)] * in_flight)
+
+    async def nightly(learner: Learner) -> None:
+        async with database.sessionmaker() as db:
+            await studylog.run_for_learner(db, llm=app.state.llm, learner=learner, now=now)
+
+    jobs = [asyncio.ensure_future(nightly(learner)) for learner in learners]
+    assert await asyncio.to_thread(fake_llm.wait_for_requests, 10, count=in_flight)
+
+    started = time.monotonic()
+    assert (await api.get("/v1/me")).status_code == 200
+    waited = time.monotonic() - started
+
+    assert waited < 1.0, f"GET /v1/me waited {waited:.1f} s behind {in_flight} narratives"
+    await asyncio.gather(*jobs)
+    async with database.sessionmaker() as db:
+        narratives = await db.scalars(select(StudyLogEntry.narrative))
+        assert list(narratives) == ["A good day with GQA."] * in_flight
+
+
+def _reviewed_card(learner_id: uuid.UUID, day: date) -> list[Card | Review]:
+    card = Card(
+        id=uuid.uuid4(),
+        learner_id=learner_id,
+        front="What is GQA?",
+        back="Shared keys and values.",
+        kind=CardKind.basic,
+        status=CardStatus.active,
+        origin=CardOrigin.manual,
+        due=day,
+    )
+    review = Review(
+        card_id=card.id,
+        learner_id=learner_id,
+        grade=4,
+        reviewed_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
+        review_date=day,
+        duration_ms=None,
+        drill=False,
+        before={},
+        after={},
+    )
+    return [card, review]
 
 
 async def test_a_pool_run_dry_is_busy_not_broken(app: FastAPI, api: httpx.AsyncClient) -> None:
