@@ -6,14 +6,18 @@ import json
 import os
 import shutil
 import socket
+import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.reviews.models import Review
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -124,3 +128,32 @@ async def admin_execute(server_url: str, *statements: str) -> None:
                 await connection.execute(text(statement))
     finally:
         await engine.dispose()
+
+
+def reviewed_card(learner_id: uuid.UUID, days: list[date]) -> tuple[Card, list[Review]]:
+    """An active card, reviewed (grade 4, at noon UTC) on each of `days`, unsaved."""
+    card = Card(
+        id=uuid.uuid4(),
+        learner_id=learner_id,
+        front="What is GQA?",
+        back="Shared keys and values",
+        kind=CardKind.basic,
+        status=CardStatus.active,
+        origin=CardOrigin.manual,
+        due=days[-1],
+    )
+    reviews = [
+        Review(
+            card_id=card.id,
+            learner_id=learner_id,
+            grade=4,
+            reviewed_at=datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
+            review_date=d,
+            duration_ms=None,
+            drill=False,
+            before={},
+            after={},
+        )
+        for d in days
+    ]
+    return card, reviews

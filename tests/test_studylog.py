@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
@@ -13,13 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import Failure, FakeLLM, Reply
-from helpers import error_of
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from helpers import error_of, reviewed_card
 from service.db import utcnow
 from service.jobs.models import JobRun
 from service.learners.service import IssuedKey
 from service.reviews.days import learner_day
-from service.reviews.models import Review
 from service.studylog.models import StudyLogEntry
 from service.studylog.service import run_for_learner
 
@@ -122,40 +119,12 @@ async def test_a_real_day_becomes_an_entry(
     assert kept["narrative"] == "A second take on the same day."
 
 
-def _reviewed_card(learner_id: uuid.UUID, days: list[date]) -> tuple[Card, list[Review]]:
-    card = Card(
-        id=uuid.uuid4(),
-        learner_id=learner_id,
-        front="What is GQA?",
-        back="Shared keys and values",
-        kind=CardKind.basic,
-        status=CardStatus.active,
-        origin=CardOrigin.manual,
-        due=days[-1],
-    )
-    reviews = [
-        Review(
-            card_id=card.id,
-            learner_id=learner_id,
-            grade=4,
-            reviewed_at=datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
-            review_date=d,
-            duration_ms=None,
-            drill=False,
-            before={},
-            after={},
-        )
-        for d in days
-    ]
-    return card, reviews
-
-
 async def test_missed_days_are_caught_up_once_each(
     app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey, session: AsyncSession
 ) -> None:
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
     studied = [date(2026, 3, 5), date(2026, 3, 7)]
-    card, reviews = _reviewed_card(learner.learner.id, studied)
+    card, reviews = reviewed_card(learner.learner.id, studied)
     session.add(card)
     session.add_all(reviews)
     await session.commit()
@@ -180,7 +149,7 @@ async def test_the_numbers_are_written_when_the_model_is_down(
     app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey, session: AsyncSession
 ) -> None:
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    card, reviews = _reviewed_card(learner.learner.id, [date(2026, 3, 9)])
+    card, reviews = reviewed_card(learner.learner.id, [date(2026, 3, 9)])
     session.add(card)
     session.add_all(reviews)
     await session.commit()
@@ -201,7 +170,7 @@ async def test_two_schedulers_racing_write_one_entry(
     app: FastAPI, fake_llm: FakeLLM, learner: IssuedKey, session: AsyncSession
 ) -> None:
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
-    card, reviews = _reviewed_card(learner.learner.id, [date(2026, 3, 9)])
+    card, reviews = reviewed_card(learner.learner.id, [date(2026, 3, 9)])
     session.add(card)
     session.add_all(reviews)
     await session.commit()

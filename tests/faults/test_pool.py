@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,13 +18,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from fakellm import FakeLLM, Reply
-from helpers import ANY_TASK_REPLY, error_of
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from helpers import ANY_TASK_REPLY, error_of, reviewed_card
 from service.config import Settings
 from service.db import Database
 from service.learners.models import Learner
 from service.learners.service import IssuedKey
-from service.reviews.models import Review
 from service.studylog import service as studylog
 from service.studylog.models import StudyLogEntry
 
@@ -132,7 +129,8 @@ async def test_the_nightly_study_log_holds_no_connection_while_the_model_writes(
     learners = [(await make_learner()).learner for _ in range(in_flight)]
     async with database.sessionmaker() as db:
         for learner in learners:
-            db.add_all(_reviewed_card(learner.id, yesterday))
+            card, reviews = reviewed_card(learner.id, [yesterday])
+            db.add_all([card, *reviews])
         await db.commit()
     fake_llm.script(*[Reply("A good day with GQA.", headers_delay=MODEL_SECONDS)] * in_flight)
 
@@ -152,31 +150,6 @@ async def test_the_nightly_study_log_holds_no_connection_while_the_model_writes(
     async with database.sessionmaker() as db:
         narratives = await db.scalars(select(StudyLogEntry.narrative))
         assert list(narratives) == ["A good day with GQA."] * in_flight
-
-
-def _reviewed_card(learner_id: uuid.UUID, day: date) -> list[Card | Review]:
-    card = Card(
-        id=uuid.uuid4(),
-        learner_id=learner_id,
-        front="What is GQA?",
-        back="Shared keys and values.",
-        kind=CardKind.basic,
-        status=CardStatus.active,
-        origin=CardOrigin.manual,
-        due=day,
-    )
-    review = Review(
-        card_id=card.id,
-        learner_id=learner_id,
-        grade=4,
-        reviewed_at=datetime(day.year, day.month, day.day, 12, tzinfo=UTC),
-        review_date=day,
-        duration_ms=None,
-        drill=False,
-        before={},
-        after={},
-    )
-    return [card, review]
 
 
 async def test_a_pool_run_dry_is_busy_not_broken(app: FastAPI, api: httpx.AsyncClient) -> None:
