@@ -9,11 +9,15 @@
 
 Rendering is strict: a placeholder without a value, or a value without a placeholder,
 is an error, so a renamed variable can never silently produce a broken prompt.
+
+The files are read from this package's folder unless `use_directory` points elsewhere:
+the evaluation (`tutor eval --prompts`) runs the same scenarios on another prompt set.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -50,13 +54,35 @@ class Prompt:
         return _PLACEHOLDER.sub(lambda match: values[match.group(1)], self.body)
 
 
-@cache
+_directory = PROMPTS_DIR
+
+
+def use_directory(directory: Path | None) -> None:
+    """Read prompts from `directory` from now on (None: this package's own)."""
+    global _directory
+    _directory = PROMPTS_DIR if directory is None else directory
+
+
+def directory() -> Path:
+    return _directory
+
+
 def load(name: str) -> Prompt:
-    """The prompt in `prompts/<name>.md`, read once per process."""
-    path = PROMPTS_DIR / f"{name}.md"
+    """The prompt in `<directory>/<name>.md`, read once per process and directory."""
+    return _load(_directory, name)
+
+
+@cache
+def _load(folder: Path, name: str) -> Prompt:
+    path = folder / f"{name}.md"
     if not re.fullmatch(r"[a-z0-9_-]+", name) or not path.is_file():
-        raise PromptError(f"no prompt named {name!r}")
+        raise PromptError(f"no prompt named {name!r} in {folder}")
     return parse(path.read_text(encoding="utf-8"), source=name)
+
+
+def versions(used: Iterable[Prompt]) -> str:
+    """ "tutor@2 turn@1 level-rigorous@3": what a model call was built from, for its log."""
+    return " ".join(sorted({f"{prompt.name}@{prompt.version}" for prompt in used}))
 
 
 def parse(text: str, *, source: str) -> Prompt:

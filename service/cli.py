@@ -226,6 +226,68 @@ def doctor(
         raise typer.Exit(code=1)
 
 
+@app.command("eval")
+def evaluate(
+    scenarios: Annotated[
+        Path, typer.Option(help="The scenario folder (bench/evals/scenarios in the repository).")
+    ] = Path("bench/evals/scenarios"),
+    prompt_set: Annotated[
+        str,
+        typer.Option(
+            "--prompts", help="The prompts to run: `prompts`, `prompts@REVISION` or a folder."
+        ),
+    ] = "prompts",
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="Run two prompt sets and compare them, e.g. prompts@v1 prompts."),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="The model (default TUTOR_LLM_MODEL).")] = None,
+    only: Annotated[
+        str | None, typer.Option(help="Only the scenarios whose category or id contains this.")
+    ] = None,
+    judge: Annotated[bool, typer.Option(help="Grade with the LLM judge too.")] = True,
+    labelled: Annotated[
+        Path | None, typer.Option(help="Hand-labelled replies to measure the judge against.")
+    ] = Path("bench/evals/judge/labelled.yaml"),
+    out: Annotated[Path | None, typer.Option(help="Write every result as JSON here.")] = Path(
+        "eval-results.json"
+    ),
+    baseline: Annotated[
+        Path | None, typer.Option(help="An earlier run's JSON: show the change from it.")
+    ] = None,
+) -> None:
+    """Measure teaching quality: run the scenarios through Tutor on the configured model
+    and print a table of metrics computed in code and, with --judge, by an LLM judge."""
+    from service.evals.command import Options
+    from service.evals.command import run as run_eval
+    from service.evals.promptsets import PromptSetError
+    from service.evals.report import ReportError
+    from service.evals.scenarios import ScenarioError
+
+    settings = _settings()
+    if model is not None:
+        settings = settings.model_copy(
+            update={"llm": settings.llm.model_copy(update={"model": model})}
+        )
+    if not settings.llm.configured:
+        _fail("no model to evaluate: set TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL (or --model)")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    options = Options(
+        scenarios=scenarios,
+        prompt_sets=compare or (prompt_set,),
+        only=only,
+        judge=judge,
+        labelled=labelled if labelled is not None and labelled.is_file() else None,
+        out=out,
+        baseline=baseline,
+    )
+    try:
+        typer.echo(asyncio.run(run_eval(settings, options)))
+    except (ScenarioError, PromptSetError, ReportError) as exc:
+        _fail(str(exc))
+
+
 @app.command()
 def version() -> None:
     """Print Tutor's version."""

@@ -24,7 +24,8 @@ class SettingsError(Exception):
     """Settings that cannot work; the message is one line naming the variable."""
 
 
-Purpose = Literal["explain", "critique", "distill", "studylog"]
+# judge: the evaluation's judge (`tutor eval`), never called while serving learners.
+Purpose = Literal["explain", "critique", "distill", "studylog", "judge"]
 
 
 class LLMSettings(BaseModel):
@@ -39,6 +40,7 @@ class LLMSettings(BaseModel):
     model_critique: str | None = None
     model_distill: str | None = None
     model_studylog: str | None = None
+    model_judge: str | None = None
     timeout: Annotated[float, Field(gt=0)] = 60.0
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 2
@@ -64,6 +66,7 @@ class LLMSettings(BaseModel):
         "model_critique",
         "model_distill",
         "model_studylog",
+        "model_judge",
         "context_tokens",
         "reasoning_effort",
         mode="before",

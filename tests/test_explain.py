@@ -516,6 +516,23 @@ async def test_usage_is_recorded_and_estimated_when_the_server_sends_none(
         assert call.duration_ms >= call.time_to_first_token_ms
 
 
+async def test_each_call_logs_every_prompt_version_it_was_built_from(
+    api: httpx.AsyncClient, fake_llm: FakeLLM, session: AsyncSession
+) -> None:
+    fake_llm.default = Reply(EXPLANATION)
+    session_id = await new_session(api)
+    assert (await explain(api, session_id, level="eli5")).status_code == 200
+    deeper = {"content": "And rigorously?", "level": "rigorous"}
+    assert (await api.post(f"/v1/sessions/{session_id}/messages", json=deeper)).is_success
+
+    calls = list(await session.scalars(select(LLMCall).order_by(LLMCall.created_at)))
+    # The second prompt holds the first turn's instruction too: both level guides.
+    assert [c.prompt_versions for c in calls] == [
+        "level-eli5@1 turn@1 tutor@1",
+        "level-eli5@1 level-rigorous@1 turn@1 tutor@1",
+    ]
+
+
 @pytest.mark.parametrize("llm_overrides", [{"model_explain": "big-explainer"}])
 async def test_the_explain_model_can_differ(api: httpx.AsyncClient, fake_llm: FakeLLM) -> None:
     fake_llm.script(Reply("ok"))

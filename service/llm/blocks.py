@@ -25,6 +25,11 @@ BLOCK_NAMES = (
     "TRANSCRIPT",
     "EXISTING CARDS",
     "FACTS",
+    # The evaluation's judge (service/evals/judge.py).
+    "FEEDBACK",
+    "REQUEST",
+    "REPLY A",
+    "REPLY B",
 )
 NONCE_LENGTH = 12
 _NONCE_MASK = "x"  # not a hex digit, so a masked stretch can never be part of a nonce

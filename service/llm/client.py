@@ -27,6 +27,7 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 from sqlalchemy import insert
 
+import prompts
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.db import Database, table_of
@@ -78,6 +79,10 @@ class Call:
     purpose: Purpose
     prompt: Prompt
     messages: Sequence[ChatMessage]
+    # The other prompt files whose text is in `messages` (a turn's instruction, the level
+    # guides of every turn in the history): the call log names them all, so an
+    # evaluation's numbers map to the exact prompt versions that produced them.
+    also_used: tuple[Prompt, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -504,6 +509,7 @@ class LLM:
             "purpose": call.purpose,
             "prompt_name": call.prompt.name,
             "prompt_version": call.prompt.version,
+            "prompt_versions": prompts.versions((call.prompt, *call.also_used)),
             "model": model,
             "prompt_tokens": usage.prompt_tokens if usage else None,
             "completion_tokens": usage.completion_tokens if usage else None,

@@ -18,6 +18,9 @@ class LLMCall(IdMixin, CreatedMixin, Base):
     purpose: Mapped[str] = mapped_column(String(32))
     prompt_name: Mapped[str] = mapped_column(String(64))
     prompt_version: Mapped[int]
+    # Every prompt file the call was built from, "tutor@2 turn@1 level-rigorous@3"
+    # (null for calls logged before it was recorded).
+    prompt_versions: Mapped[str | None] = mapped_column(String(400))
     model: Mapped[str] = mapped_column(String(200))
     prompt_tokens: Mapped[int | None]
     completion_tokens: Mapped[int | None]

@@ -49,16 +49,29 @@ def _block_tokens(messages: Sequence[Message]) -> int:
     return sum(m.token_count + _BLOCK_OVERHEAD_TOKENS for m in messages)
 
 
-@cache  # the same few texts, rendered and counted for every turn otherwise
 def _system() -> tuple[prompts.Prompt, ChatMessage]:
     prompt = prompts.load("tutor")
-    return prompt, ChatMessage.of("system", prompt.render())
+    return prompt, _system_message(prompt)
+
+
+@cache  # the same few texts, rendered and counted for every turn otherwise
+def _system_message(prompt: prompts.Prompt) -> ChatMessage:
+    return ChatMessage.of("system", prompt.render())
+
+
+def _guide(level: Level) -> prompts.Prompt:
+    return prompts.load(f"level-{level.value}")
+
+
+def _instruction(task: str, level: Level) -> tuple[str, int]:
+    return _rendered_instruction(task, level, prompts.load("turn"), _guide(level))
 
 
 @cache
-def _instruction(task: str, level: Level) -> tuple[str, int]:
-    guide = prompts.load(f"level-{level.value}").body.strip()
-    text = prompts.load("turn").render(task=task, level=level.value, level_guide=guide)
+def _rendered_instruction(
+    task: str, level: Level, turn: prompts.Prompt, guide: prompts.Prompt
+) -> tuple[str, int]:
+    text = turn.render(task=task, level=level.value, level_guide=guide.body.strip())
     return text, count_text(text)
 
 
@@ -153,4 +166,21 @@ def build_call(
         # unless the learner has just sent the next one.
         keep=None if new_passage else passage_turn,
     )
-    return Call(learner_id=learner_id, purpose="explain", prompt=prompt, messages=messages)
+    return Call(
+        learner_id=learner_id,
+        purpose="explain",
+        prompt=prompt,
+        messages=messages,
+        also_used=_prompts_in(messages),
+    )
+
+
+def _prompts_in(messages: Sequence[ChatMessage]) -> tuple[prompts.Prompt, ...]:
+    """The turn instruction and the level guides whose text the chat holds."""
+    user_text = "\n".join(m.content for m in messages if m.role == "user")
+    guides = tuple(
+        guide
+        for guide in (_guide(level) for level in Level)
+        if guide.body.strip() and guide.body.strip() in user_text
+    )
+    return (prompts.load("turn"), *guides)

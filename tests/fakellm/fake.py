@@ -1,5 +1,11 @@
 """``FakeLLM``: the object tests hold. It starts and stops the server, queues the script,
 and records what the handlers saw so that tests can assert on it or wait for it.
+
+Besides the settings listed in the package docstring (``fakellm``), a test can set
+``fake.responder``: a function of the ``RecordedRequest`` consulted for each chat-completion
+request before the scripted queue. What it returns is the answer; None falls through to
+the queue, then to ``fake.default``. It runs on a handler thread, so it must be
+thread-safe; ``fakellm.recording.Recording.responder`` is one.
 """
 
 from __future__ import annotations
@@ -7,6 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -20,6 +27,7 @@ class FakeLLM:
     def __init__(self, *, model: str = "fake-model") -> None:
         self.model = model  # what GET /v1/models lists
         self.default: Scripted | None = None
+        self.responder: Callable[[RecordedRequest], Scripted | None] | None = None
         self.reject_response_formats: set[str] = set()
         # Behaviours of real servers, off by default (see the package docstring).
         self.refuse_max_tokens = False
@@ -38,6 +46,9 @@ class FakeLLM:
         self._connections = 0
         self._stopping = threading.Event()
         self._ids = itertools.count(1)
+        # The request each handler thread is answering: the handler records it before it
+        # asks for a response, and the responder needs to see it.
+        self._handling = threading.local()
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -102,6 +113,7 @@ class FakeLLM:
             self._disconnects = 0
             self._completed_streams = 0
             self.default = None
+            self.responder = None
             self.reject_response_formats = set()
             self.refuse_max_tokens = False
             self.refuse_streaming = False
@@ -180,6 +192,7 @@ class FakeLLM:
     # used by the handler threads
 
     def _record(self, request: RecordedRequest) -> None:
+        self._handling.request = request
         with self._lock:
             if request.method == "POST" and request.path == "/v1/chat/completions":
                 self._requests.append(request)
@@ -188,6 +201,13 @@ class FakeLLM:
             self._lock.notify_all()
 
     def _next_response(self) -> Scripted | None:
+        responder = self.responder
+        request: RecordedRequest | None = getattr(self._handling, "request", None)
+        # Outside the lock: the responder is the test's code and may take its own locks.
+        if responder is not None and request is not None:
+            answer = responder(request)
+            if answer is not None:
+                return answer
         with self._lock:
             return self._queue.popleft() if self._queue else self.default
 

@@ -1,0 +1,224 @@
+"""Run scenarios through Tutor's own API, in process, against the configured model.
+
+Each run gets a fresh SQLite database in a scratch folder and one learner, and asks the
+way the browser does: sessions, explain, follow-ups, critiques, distillation. So what is
+measured is what a learner would see, prompts, grounding and card checks included. A
+scenario whose model call fails is an outcome too (its error code is kept): a model that
+cannot produce a critique is part of what the evaluation measures.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+import prompts
+from service.app import create_app
+from service.config import Settings
+from service.db import Database
+from service.evals.promptsets import PromptSet
+from service.evals.scenarios import (
+    CritiqueScenario,
+    DistillScenario,
+    ExplainScenario,
+    FollowUpScenario,
+    Scenario,
+)
+from service.learners.models import Learner
+from service.learners.service import create_learner
+from service.llm.tokens import count_text
+from service.migrations import upgrade_async
+from service.tutor.models import Kind, Role, Status
+from service.tutor.service import get_session
+from service.tutor.turns import append_message
+
+# Model calls can take minutes on a small local server; the API call waits for them.
+_REQUEST_TIMEOUT = httpx.Timeout(900.0)
+
+
+@dataclass
+class Answer:
+    """One tutor message as the learner got it (text empty when it failed)."""
+
+    text: str
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What Tutor produced for one scenario."""
+
+    scenario_id: str
+    category: str
+    kind: str
+    answers: list[Answer] = field(default_factory=list)
+    critique: dict[str, Any] | None = None
+    cards: list[dict[str, Any]] = field(default_factory=list)
+    error: str | None = None
+
+    def texts(self) -> list[str]:
+        """Everything the tutor wrote, for checks that look at all of it."""
+        found = [answer.text for answer in self.answers]
+        if self.critique is not None:
+            found.append(_all_text(self.critique))
+        found.extend(f"{card['front']}\n{card['back']}" for card in self.cards)
+        return found
+
+
+def _all_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(_all_text(item) for item in value.values())
+    if isinstance(value, list):
+        return "\n".join(_all_text(item) for item in value)
+    return ""
+
+
+def eval_settings(settings: Settings, scratch: Path) -> Settings:
+    """The user's model settings, with a database of the run's own and no limits (an
+    evaluation makes more model calls in a minute than a learner may)."""
+    return settings.model_copy(
+        update={
+            "data_dir": scratch,
+            "database_url": None,
+            "redis_url": None,
+            "rate_limit_per_minute": 0,
+            "daily_token_quota": 0,
+            "max_concurrent_streams": 0,
+        }
+    )
+
+
+@asynccontextmanager
+async def running_tutor(settings: Settings, prompt_set: PromptSet) -> AsyncIterator[Tutor]:
+    """Tutor with `prompt_set`'s prompts, migrated, and a client signed in as a learner."""
+    prompts.use_directory(prompt_set.directory)
+    await upgrade_async(settings.database)
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            database: Database = app.state.database
+            async with database.sessionmaker() as db:
+                issued = await create_learner(db, name=f"eval-{uuid.uuid4().hex[:8]}")
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="http://tutor.eval",
+                headers={"Authorization": f"Bearer {issued.key}"},
+                timeout=_REQUEST_TIMEOUT,
+            ) as client:
+                yield Tutor(app, client, issued.learner.id)
+    finally:
+        prompts.use_directory(None)
+
+
+@dataclass
+class Tutor:
+    app: FastAPI
+    client: httpx.AsyncClient
+    learner_id: uuid.UUID
+
+    async def new_session(self, title: str) -> str:
+        response = await self.client.post("/v1/sessions", json={"title": title[:200]})
+        response.raise_for_status()
+        session_id: str = response.json()["id"]
+        return session_id
+
+    async def answer(self, path: str, body: dict[str, Any]) -> Answer:
+        response = await self.client.post(path, json=body)
+        payload = response.json()
+        if response.is_success:
+            message = payload["message"]
+            return Answer(message["content"], message["status"])
+        return Answer("", "failed", payload["error"]["code"])
+
+    async def run(self, category: str, scenario: Scenario) -> Outcome:
+        outcome = Outcome(scenario.id, category, scenario.kind)
+        session_id = await self.new_session(scenario.title)
+        if isinstance(scenario, ExplainScenario | FollowUpScenario):
+            await self._explain(session_id, scenario, outcome)
+        elif isinstance(scenario, CritiqueScenario):
+            await self._critique(session_id, scenario, outcome)
+        else:
+            await self._distill(session_id, scenario, outcome)
+        return outcome
+
+    async def _explain(
+        self, session_id: str, scenario: ExplainScenario | FollowUpScenario, outcome: Outcome
+    ) -> None:
+        body: dict[str, Any] = {"passage": scenario.passage, "level": scenario.level.value}
+        if scenario.question:
+            body["question"] = scenario.question
+        first = await self.answer(f"/v1/sessions/{session_id}/explain", body)
+        outcome.answers.append(first)
+        if not isinstance(scenario, FollowUpScenario) or first.error:
+            return
+        for followup in scenario.followups:
+            ask: dict[str, Any] = {"content": followup.question}
+            if followup.level is not None:
+                ask["level"] = followup.level.value
+            answer = await self.answer(f"/v1/sessions/{session_id}/messages", ask)
+            outcome.answers.append(answer)
+            if answer.error:
+                return
+
+    async def _critique(
+        self, session_id: str, scenario: CritiqueScenario, outcome: Outcome
+    ) -> None:
+        body: dict[str, Any] = {"concept": scenario.concept, "explanation": scenario.explanation}
+        if scenario.passage:
+            body["passage"] = scenario.passage
+        response = await self.client.post(f"/v1/sessions/{session_id}/critiques", json=body)
+        payload = response.json()
+        if not response.is_success:
+            outcome.error = payload["error"]["code"]
+            return
+        outcome.critique = payload
+        shown = await self.client.get(f"/v1/sessions/{session_id}")
+        messages = {m["id"]: m for m in shown.json()["messages"]}
+        message = messages[payload["message_id"]]
+        outcome.answers.append(Answer(message["content"], message["status"]))
+
+    async def _distill(self, session_id: str, scenario: DistillScenario, outcome: Outcome) -> None:
+        await self._store_transcript(session_id, scenario)
+        response = await self.client.post(
+            f"/v1/sessions/{session_id}/distill", json={"max_cards": scenario.max_cards}
+        )
+        payload = response.json()
+        if not response.is_success:
+            outcome.error = payload["error"]["code"]
+            return
+        outcome.cards = [
+            {key: card[key] for key in ("front", "back", "kind", "tags", "quality_flags")}
+            for card in payload["cards"]
+        ]
+
+    async def _store_transcript(self, session_id: str, scenario: DistillScenario) -> None:
+        """The scenario's session as if it had happened: its messages, stored as the API
+        stores them (a transcript is material here, not something to ask the model)."""
+        database: Database = self.app.state.database
+        async with database.sessionmaker() as db:
+            learner = await db.get_one(Learner, self.learner_id)
+            session = await get_session(
+                db, learner=learner, session_id=uuid.UUID(session_id), with_messages=True
+            )
+            for message in scenario.transcript:
+                append_message(
+                    session,
+                    role=Role(message.role),
+                    kind=Kind(message.kind),
+                    level=message.level,
+                    content=message.content,
+                    token_count=count_text(message.content),
+                    status=Status.complete,
+                )
+            await db.commit()

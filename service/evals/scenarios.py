@@ -1,0 +1,174 @@
+"""Evaluation scenarios: data files that say what to ask Tutor and what a good answer holds.
+
+One YAML file per scenario under `<scenarios>/<category>/<id>.yaml`; the format is in
+`bench/evals/SCHEMA.md`. Loading validates every field, and the gold labels against the
+material they label (a mistake's quote must be the learner's words, a rigorous
+scenario's notation the passage's), so a typo in a data file fails loudly instead of
+quietly lowering a number.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from service.tutor.models import Level
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Terms = Annotated[list[Text], Field(max_length=12)]
+CATEGORIES = ("explain", "followup", "critique", "distill", "injection")
+_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
+class ScenarioError(Exception):
+    """A scenario file that cannot be used, with the file named."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Common(_Strict):
+    id: Text
+    title: Text
+    source: Text
+    paper: Text
+    canary: Text | None = None
+    notes: str | None = None
+
+
+class _Explained(_Common):
+    """A passage explained at a level (and, for a follow-up scenario, questions after)."""
+
+    level: Level
+    passage: Text
+    question: Text | None = None
+    notation: Terms = []
+    key_terms: Terms
+
+
+class ExplainScenario(_Explained):
+    kind: Literal["explain"]
+
+
+class FollowUp(_Strict):
+    question: Text
+    level: Level | None = None
+    needs_general_knowledge: bool
+    key_terms: Terms = []
+
+
+class FollowUpScenario(_Explained):
+    kind: Literal["followup"]
+    followups: Annotated[list[FollowUp], Field(min_length=1, max_length=5)]
+
+
+MistakeType = Literal["misconception", "omission", "imprecision"]
+
+
+class Mistake(_Strict):
+    type: MistakeType
+    quote: Text | None
+    about: Text
+    keywords: Annotated[list[Text], Field(min_length=1, max_length=8)]
+    reveals: Annotated[list[Text], Field(min_length=1, max_length=6)]
+
+
+class CritiqueScenario(_Common):
+    kind: Literal["critique"]
+    concept: Text
+    passage: Text | None = None
+    level: Level
+    explanation: Text
+    mistakes: list[Mistake]
+
+
+TranscriptKind = Literal["passage", "question", "explanation", "answer", "attempt", "critique"]
+
+
+class TranscriptMessage(_Strict):
+    role: Literal["learner", "tutor"]
+    kind: TranscriptKind
+    level: Level | None = None
+    content: Text
+
+
+class GoldCard(_Strict):
+    front: Text
+    back: Text
+    targets_mistake: bool = False
+
+
+class DistillScenario(_Common):
+    kind: Literal["distill"]
+    transcript: Annotated[list[TranscriptMessage], Field(min_length=2)]
+    max_cards: Annotated[int, Field(ge=1, le=20)]
+    gold_cards: Annotated[list[GoldCard], Field(min_length=1)]
+
+
+Scenario = Annotated[
+    ExplainScenario | FollowUpScenario | CritiqueScenario | DistillScenario,
+    Field(discriminator="kind"),
+]
+
+
+class _File(_Strict):
+    scenario: Scenario
+
+
+def _check_labels(scenario: Scenario) -> list[str]:
+    """What in the gold labels does not fit the material it labels."""
+    problems: list[str] = []
+    if isinstance(scenario, CritiqueScenario):
+        for mistake in scenario.mistakes:
+            if mistake.type == "omission" and mistake.quote is not None:
+                problems.append(f"an omission has a quote ({mistake.quote!r})")
+            if mistake.type != "omission" and mistake.quote is None:
+                problems.append(f"a {mistake.type} needs the learner's words as its quote")
+            if mistake.quote is not None and mistake.quote not in scenario.explanation:
+                problems.append(f"quote {mistake.quote!r} is not in the explanation")
+    if isinstance(scenario, ExplainScenario | FollowUpScenario):
+        missing = [symbol for symbol in scenario.notation if symbol not in scenario.passage]
+        if missing:
+            problems.append(f"notation {missing} is not in the passage")
+        if scenario.level is Level.rigorous and len(scenario.notation) < 2:
+            problems.append("a rigorous scenario names at least two symbols of the passage")
+    return problems
+
+
+def load_file(path: Path) -> Scenario:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        scenario = _File(scenario=raw).scenario
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ScenarioError(f"{path}: {exc}") from None
+    if scenario.id != path.stem or not _ID.fullmatch(scenario.id):
+        raise ScenarioError(f"{path}: the id must be the file's name, lowercase with dashes")
+    if path.parent.name not in CATEGORIES:
+        raise ScenarioError(f"{path}: the folder must be one of {', '.join(CATEGORIES)}")
+    problems = _check_labels(scenario)
+    if problems:
+        raise ScenarioError(f"{path}: " + "; ".join(problems))
+    return scenario
+
+
+def load_scenarios(directory: Path, *, only: str | None = None) -> list[tuple[str, Scenario]]:
+    """(category, scenario) for every file under `directory`, in a stable order; `only`
+    keeps those whose category or id contains it."""
+    if not directory.is_dir():
+        raise ScenarioError(f"no scenario folder at {directory}")
+    found: list[tuple[str, Scenario]] = []
+    for path in sorted(directory.glob("*/*.yaml")):
+        scenario = load_file(path)
+        category = path.parent.name
+        if only is None or only in category or only in scenario.id:
+            found.append((category, scenario))
+    if not found:
+        raise ScenarioError(
+            f"no scenarios under {directory}" + (f" matching {only!r}" if only else "")
+        )
+    return found
