@@ -15,6 +15,7 @@ from service.body_limit import BodySizeLimitMiddleware
 from service.cards.exchange_router import IMPORT_BODY_LIMIT, IMPORT_PATH
 from service.cards.exchange_router import router as exchange_router
 from service.cards.router import router as cards_router
+from service.checks.router import router as checks_router
 from service.clock import SystemClock
 from service.config import Settings, load_settings
 from service.critiques.router import router as critiques_router
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sources_router,
         tutor_router,
         critiques_router,
+        checks_router,
         cards_router,
         exchange_router,
         reviews_router,

@@ -271,8 +271,8 @@ def evaluate(
         )
     if not settings.llm.configured:
         _fail("no model to evaluate: set TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL (or --model)")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
+    for chatty in ("httpx", "httpx2", "alembic"):  # a line per request or migration
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     options = Options(
         scenarios=scenarios,
         prompt_sets=compare or (prompt_set,),

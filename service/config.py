@@ -25,7 +25,7 @@ class SettingsError(Exception):
 
 
 # judge: the evaluation's judge (`tutor eval`), never called while serving learners.
-Purpose = Literal["explain", "critique", "distill", "studylog", "judge"]
+Purpose = Literal["explain", "critique", "check", "distill", "studylog", "judge"]
 
 
 class LLMSettings(BaseModel):
@@ -38,6 +38,7 @@ class LLMSettings(BaseModel):
     # A bigger or cheaper model per purpose; each falls back to `model`.
     model_explain: str | None = None
     model_critique: str | None = None
+    model_check: str | None = None
     model_distill: str | None = None
     model_studylog: str | None = None
     model_judge: str | None = None
@@ -64,6 +65,7 @@ class LLMSettings(BaseModel):
         "model",
         "model_explain",
         "model_critique",
+        "model_check",
         "model_distill",
         "model_studylog",
         "model_judge",

@@ -1,6 +1,7 @@
 """Every table, imported in one place so Base.metadata knows them all (for Alembic)."""
 
 from service.cards.models import Card, CardTag
+from service.checks.models import CheckAnswer
 from service.critiques.models import Critique
 from service.db import Base
 from service.jobs.models import JobRun
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Card",
     "CardTag",
+    "CheckAnswer",
     "Critique",
     "IdempotencyKey",
     "JobRun",

@@ -71,19 +71,26 @@ def find_chromium() -> str | None:
     return None
 
 
-# A model reply valid for every task: JSON for a critique and for a batch of cards at
-# once (each ignores the other's keys), and readable as an explanation or a narrative.
+# A model reply valid for every task: JSON for a critique, a check's grade and a batch of
+# cards at once (each ignores the other's keys), and readable as an explanation or a
+# narrative, one whose line `"check": …` is the explanation's check question.
 ANY_TASK_REPLY = json.dumps(
     {
+        "check": "What do the weights multiply?",
+        "result": "wrong",
+        "feedback": "Look at what the weights are applied to.",
+        "expected": "The values V.",
         "verdict": "shaky",
         "score": 3,
         "strengths": ["The weighted-average picture is right."],
         "issues": [
             {
-                "severity": "missing",
+                "type": "omission",
                 "quote": None,
-                "problem": "The values V never appear.",
+                "problem": "The output is never said.",
                 "hint": "What do the weights multiply?",
+                "question": "What is averaged?",
+                "fix": "The weights multiply the values V.",
             }
         ],
         "questions": ["Why scale by the square root of d_k?"],
@@ -99,7 +106,8 @@ ANY_TASK_REPLY = json.dumps(
                 "tags": [],
             },
         ],
-    }
+    },
+    indent=1,
 )
 
 

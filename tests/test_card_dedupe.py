@@ -7,7 +7,7 @@ import uuid
 import pytest
 from rapidfuzz import fuzz
 
-from service.cards.dedupe import FUZZY_MATCH_CUTOFF, DuplicateFinder, normalise
+from service.cards.dedupe import FUZZY_MATCH_CUTOFF, DuplicateFinder, cloze_question, normalise
 
 SCALING = "What does the √d_k scaling in scaled dot-product attention prevent?"
 KL_PENALTY = "What is the purpose of the KL penalty in RLHF?"
@@ -182,3 +182,52 @@ def test_many_existing_cards() -> None:
     assert finder.find("What problem does topic12345 solve in practise?") == "topic12345"
     assert finder.find("What problem does topic12346 solve in practice") == "topic12346"
     assert finder.find("What problem does anything else solve in practice?") is None
+
+
+# --- overlapping clozes -----------------------------------------------------------------
+
+QKV = "In attention, {{c1::queries}}, keys and values are projections of the input"
+
+
+@pytest.mark.parametrize(
+    ("candidate", "duplicate"),
+    [
+        # One sentence, another item hidden: a card of its own (a list learnt item by item).
+        ("In attention, queries, {{c1::keys}} and values are projections of the input", False),
+        ("In attention, queries, keys and {{c1::values}} are projections of the input", False),
+        ("In attention, {{c1::queries, keys}} and values are projections of the input", False),
+        ("In attention, queries, keys and values are {{c1::projections}} of the input", False),
+        # The same words hidden: the same card, whatever the number, hint or spelling.
+        (QKV, True),
+        ("In attention, {{c2::queries::Q}}, keys and values are projections of the input", True),
+        ("in attention, {{c1::Queries}}, keys and values are projections of the input.", True),
+        ("In attention, {{c1::queries}}, keys and values are projections of the inupt", True),
+        ("In attention, {{c1::queires}}, keys and values are projections of the input", True),
+        # A different sentence hiding the same word is a different card.
+        ("In GQA, {{c1::queries}} are grouped to share keys and values", False),
+    ],
+)
+def test_a_cloze_asks_its_sentence_and_the_words_it_hides(candidate: str, duplicate: bool) -> None:
+    finder = DuplicateFinder([("qkv", cloze_question(QKV))])
+    assert (finder.find(cloze_question(candidate)) == "qkv") is duplicate
+
+
+def test_overlapping_clozes_of_one_batch_are_all_kept() -> None:
+    finder = DuplicateFinder[int]()
+    texts = [
+        QKV,
+        "In attention, queries, {{c1::keys}} and values are projections of the input",
+        "In attention, queries, keys and {{c1::values}} are projections of the input",
+    ]
+    for index, text in enumerate(texts):
+        assert finder.find(cloze_question(text)) is None
+        finder.add(index, cloze_question(text))
+    assert [finder.find(cloze_question(text)) for text in texts] == [0, 1, 2]
+
+
+def test_the_hidden_words_never_pass_for_the_sentence() -> None:
+    # A basic card with the cloze's sentence as its question asks something else.
+    finder = DuplicateFinder([("cloze", cloze_question(QKV))])
+    assert (
+        finder.find("In attention, queries, keys and values are projections of the input") is None
+    )

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from service.cards.cloze import Deletion, deletions, hide, plain, reveal
 from service.cards.quality import (
     ALL_FLAGS,
     ANSWER_TOO_LONG,
+    CLOZE_ANSWER_ELSEWHERE,
     CLOZE_DELETIONS,
     EMPTY_SIDE,
     FRONT_CONTAINS_BACK,
+    LIST_ANSWER,
     MAX_ANSWER_WORDS,
+    MULTI_PART_QUESTION,
+    VAGUE_STEM,
     YES_NO_QUESTION,
     count_words,
     is_skippable,
@@ -309,14 +315,17 @@ def test_count_words(text: str, words: int) -> None:
     [
         (SCALING_FRONT, _words(MAX_ANSWER_WORDS), "basic", False),
         (SCALING_FRONT, _words(MAX_ANSWER_WORDS + 1), "basic", True),
-        # Forty-one formulas are forty-one words, however long each one is.
-        (SCALING_FRONT, " ".join(["$\\sqrt{d_k}$"] * 41), "basic", True),
-        (SCALING_FRONT, " ".join(["$\\frac{1}{\\sqrt{d_k}}$ scales"] * 20), "basic", False),
+        # The rule's own number: a phrase, not a paragraph.
+        (SCALING_FRONT, _words(25), "basic", False),
+        (SCALING_FRONT, _words(26), "basic", True),
+        # Twenty-six formulas are twenty-six words, however long each one is.
+        (SCALING_FRONT, " ".join(["$\\sqrt{d_k}$"] * (MAX_ANSWER_WORDS + 1)), "basic", True),
+        (SCALING_FRONT, " ".join(["$\\frac{1}{\\sqrt{d_k}}$ scales"] * 12), "basic", False),
         # Cloze: the deleted answer counts; the text around it and the back do not.
         (f"{_words(60)} {{{{c1::rotation}}}}", _words(60), "cloze", False),
         (f"RoPE: {{{{c1::{_words(MAX_ANSWER_WORDS + 1)}}}}}", "", "cloze", True),
         # Two deletions together are over the limit, though each is under it.
-        (f"{{{{c1::{_words(30)}}}}} and {{{{c2::{_words(11)}}}}}", "", "cloze", True),
+        (f"{{{{c1::{_words(20)}}}}} and {{{{c2::{_words(6)}}}}}", "", "cloze", True),
     ],
 )
 def test_answer_too_long(front: str, back: str, kind: str, too_long: bool) -> None:
@@ -376,6 +385,220 @@ def test_front_contains_back_is_not_checked_on_cloze_cards() -> None:
     assert quality_flags(ROPE_CLOZE, "RoPE", "cloze") == []
 
 
+# --- flags: vague_stem ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "Explain attention.",
+        "explain how the KV cache speeds up decoding",
+        "Describe how RoPE encodes position in Llama.",
+        "Discuss the trade-offs of MQA versus GQA in Llama 2.",
+        "Tell me about RLHF and its three stages.",
+        "What do you know about the DPO loss?",
+        "Talk about the KV cache during decoding.",
+        "**Explain** the role of LayerNorm in GPT-2.",
+        # After a leading clause that only sets the context.
+        "In PPO, explain the clipped surrogate objective.",
+        "Q: describe the value loss in PPO.",
+        "For the Transformer paper: discuss positional encodings.",
+        # A bare "What is X?", X one or two words.
+        "What is attention?",
+        "What is a KV cache?",
+        "What's RLHF?",
+        "What are transformers?",
+        "What is multi-head attention?",
+        "**What is the softmax?**",
+        "What is $\\sqrt{d_k}$?",  # a formula is one word
+        # Fewer than four words.
+        "Softmax saturation?",
+        "Define RoPE.",
+        "Why scale attention?",
+    ],
+)
+def test_vague_stems_are_flagged(front: str) -> None:
+    assert VAGUE_STEM in quality_flags(front, SCALING_BACK, "basic")
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        SCALING_FRONT,
+        "In one phrase, what does the 1/√d_k factor prevent?",
+        "What is the role of the value head in PPO?",
+        "In GQA, what is shared between query heads?",
+        "What is GQA in Llama 2?",  # the context is the qualifier
+        "What is attention for?",  # asks for a purpose
+        "Explain in one sentence why the softmax saturates for large logits.",  # bounded
+        "Describe in three words what RoPE rotates.",
+        "Explainability methods: what does a saliency map show?",  # not the word "Explain"
+        "Why does PPO clip the ratio?",  # four words
+        "Why does the Transformer describe positions with sinusoids?",  # verb not at the start
+        "How do the encoder and decoder differ in the Transformer?",
+    ],
+)
+def test_precise_stems_are_not_flagged(front: str) -> None:
+    assert VAGUE_STEM not in quality_flags(front, SCALING_BACK, "basic")
+
+
+def test_vague_stem_is_checked_on_basic_fronts_only() -> None:
+    assert quality_flags("", SCALING_BACK, "basic") == [EMPTY_SIDE]  # blank is only empty
+    assert VAGUE_STEM not in quality_flags("{{c1::RoPE}} rotates", "", "cloze")
+    assert VAGUE_STEM not in quality_flags(SCALING_FRONT, "Explain attention.", "basic")
+
+
+# --- flags: list_answer -----------------------------------------------------------------
+
+LIST_FRONT = "In the Transformer, what does each attention head project its input into?"
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "Q, K and V",
+        "queries, keys, and values",  # Oxford comma
+        "queries, keys or values",
+        "RMSNorm; SwiGLU; RoPE",
+        "$W_Q$, $W_K$ and $W_V$",  # formulas are one word each
+        "$\\mathrm{softmax}(QK^\\top / \\sqrt{d_k})$, $W_O$ and $V$",
+        "Pre-training, supervised fine-tuning, reward modelling and PPO",
+        "the policy, the reward model and the value head.",
+        "- queries\n- keys\n- values",
+        "1. SFT\n2. reward model\n3. PPO",
+        "* one long item with many words in it\n* another item\n* a third item",
+        "2021, 2022 and 2023",
+        # Three clauses of two words: a chain of reasoning, better split too.
+        "Logits grow, softmax saturates, gradients vanish",
+    ],
+)
+def test_list_answers_are_flagged(back: str) -> None:
+    assert LIST_ANSWER in quality_flags(LIST_FRONT, back, "basic")
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        SCALING_BACK,  # "and" joins two items
+        "Q, K",  # two items
+        "- queries\n- keys",
+        "Queries and keys and values",  # no separator to count items by
+        # Sentences with commas.
+        "Because the dot products grow, the softmax saturates, and gradients vanish",
+        "The dot products grow, the softmax saturates, and gradients vanish",
+        "Dot products grow, so softmax saturates and gradients vanish",
+        "The softmax is saturated, gradients are tiny, and learning stalls",
+        "With large d_k, the variance grows, pushing the softmax into saturation",
+        "Keys and values, shared per group, which saves memory",
+        # Commas that separate nothing.
+        "$[1-\\epsilon, 1+\\epsilon]$",
+        "$f(x, y, z)$ applied to the scores",
+        "softmax(x, y, z)",
+        "About 1,000,000 tokens",
+        "RoPE (Su et al., 2021, RoFormer)",
+    ],
+)
+def test_answers_that_are_not_lists(back: str) -> None:
+    assert LIST_ANSWER not in quality_flags(LIST_FRONT, back, "basic")
+
+
+def test_list_answer_is_checked_on_basic_cards_only() -> None:
+    assert LIST_ANSWER not in quality_flags(ROPE_CLOZE, "Q, K and V", "cloze")
+    assert LIST_ANSWER not in quality_flags("Q, K and V", SCALING_BACK, "basic")
+
+
+# --- flags: multi_part_question ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "Is attention permutation-equivariant? Why?",
+        "What does RoPE rotate? What stays fixed?",
+        "What does RoPE rotate and why?",
+        "How does GQA save memory, and what does it cost?",
+        "What is clipped in PPO and how is the bound chosen?",
+        "Why and how does PPO clip the ratio?",
+        "(a) What is MQA (b) what does GQA change",
+        "In PPO: a) what is clipped; b) what bounds it",
+        "In RLHF, (i) what is the reward model trained on, (ii) what does PPO optimise",
+        "In DPO, (1) what replaces the reward model, (2) what is the loss",
+    ],
+)
+def test_multi_part_questions_are_flagged(front: str) -> None:
+    assert MULTI_PART_QUESTION in quality_flags(front, "An answer.", "basic")
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        SCALING_FRONT,
+        "How do queries and keys interact in scaled dot-product attention?",
+        "What does `?` mean in a regular expression?",  # inside code
+        "What does $a ? b : c$ denote in the paper's pseudo-code?",  # inside a formula
+        "In Equation (1) and Equation (2), what does $Z$ normalise?",
+        "In Eq. (3) and Eq. (4) of the PPO paper, what is $\\hat{A}_t$?",
+        "What does softmax(a) return for a vector of logits?",
+        "What are the (a) inputs of scaled dot-product attention?",  # one marker
+        "What does the KL penalty keep close, and to which model?",
+        "What does the encoder hand to the decoder in the Transformer?",
+    ],
+)
+def test_single_questions_are_not_flagged(front: str) -> None:
+    assert MULTI_PART_QUESTION not in quality_flags(front, "An answer.", "basic")
+
+
+def test_multi_part_is_checked_on_basic_cards_only() -> None:
+    assert MULTI_PART_QUESTION not in quality_flags("{{c1::RoPE}} rotates? Why?", "", "cloze")
+
+
+# --- flags: cloze_answer_elsewhere ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        ("{{c1::Rotating}} pairs: RoPE encodes position by rotating query and key pairs", ""),
+        (ROPE_CLOZE, "Rotating pairs keeps the relative angle."),  # in the extra
+        ("RoPE encodes position by {{c1::rotating::rotating}} query and key pairs", ""),  # hint
+        ("RoPE encodes position by {{c1::ROTATING}} query and key pairs", "It is *rotating*."),
+        ("A {{c1::KV cache}} stores past keys and values; the KV-cache grows", ""),
+        (
+            "Attention is $\\mathrm{softmax}(QK^T/{{c1::\\sqrt{d_k}}})V$",
+            "The factor $\\sqrt{d_k}$ keeps the logits small.",
+        ),
+        # Another deletion shows its answer on this deletion's card.
+        ("{{c1::GQA}} shares keys among groups; {{c2::MQA}} is GQA with one group", ""),
+    ],
+)
+def test_cloze_answers_shown_elsewhere_are_flagged(text: str, extra: str) -> None:
+    assert CLOZE_ANSWER_ELSEWHERE in quality_flags(text, extra, "cloze")
+
+
+@pytest.mark.parametrize(
+    ("text", "extra"),
+    [
+        (ROPE_CLOZE, ""),
+        (ROPE_CLOZE, "Rotation keeps the relative angle."),  # whole words only
+        (ROPE_CLOZE, "Su et al., 2021"),
+        ("A {{c1::KV cache}} stores past keys and values", "The cache grows with length."),
+        (
+            "Attention is $\\mathrm{softmax}(QK^T/{{c1::\\sqrt{d_k}}})V$",
+            "where $d_k$ is the key size",
+        ),
+        ("{{c1::Q}} is compared with K; Q is the query", ""),  # too short to mean anything
+        ("Attention is {{c1::  }} all you need", "all"),  # hides nothing: empty_side
+    ],
+)
+def test_cloze_answers_not_shown_elsewhere(text: str, extra: str) -> None:
+    assert CLOZE_ANSWER_ELSEWHERE not in quality_flags(text, extra, "cloze")
+
+
+def test_cloze_answer_elsewhere_is_checked_on_cloze_cards_only() -> None:
+    front = "What does RoPE rotate when it encodes position?"
+    assert CLOZE_ANSWER_ELSEWHERE not in quality_flags(front, "{{c1::rotate}}", "basic")
+
+
 # --- the flag list as a whole -----------------------------------------------------------
 
 
@@ -386,6 +609,10 @@ def test_flag_codes_are_stable() -> None:
         "answer_too_long",
         "cloze_deletions",
         "front_contains_back",
+        "vague_stem",
+        "list_answer",
+        "multi_part_question",
+        "cloze_answer_elsewhere",
     )
 
 
@@ -400,6 +627,12 @@ def test_several_flags_come_in_fixed_order() -> None:
     assert quality_flags("Is {{c1::LoRA}} low-rank?", "Yes", "basic") == [
         YES_NO_QUESTION,
         CLOZE_DELETIONS,
+        VAGUE_STEM,  # three words
+    ]
+    assert quality_flags("Explain LoRA and why it works?", "A, B and C", "basic") == [
+        VAGUE_STEM,
+        LIST_ANSWER,
+        MULTI_PART_QUESTION,
     ]
     assert quality_flags("", "", "basic") == [EMPTY_SIDE]
 
@@ -416,10 +649,20 @@ def test_a_good_card_has_no_flags() -> None:
         ([EMPTY_SIDE], True),
         ([EMPTY_SIDE, CLOZE_DELETIONS], True),
         ([YES_NO_QUESTION, ANSWER_TOO_LONG, CLOZE_DELETIONS, FRONT_CONTAINS_BACK], False),
+        ([VAGUE_STEM, LIST_ANSWER, MULTI_PART_QUESTION, CLOZE_ANSWER_ELSEWHERE], False),
     ],
 )
 def test_only_an_empty_side_is_skippable(flags: list[str], skippable: bool) -> None:
     assert is_skippable(flags) is skippable
+
+
+@pytest.mark.parametrize("symbol", ["*", "(", " ", ",", "$"])
+def test_long_runs_of_symbols_are_checked_in_linear_time(symbol: str) -> None:
+    # Model output is untrusted; a backtracking pattern would take minutes on this.
+    started = time.perf_counter()
+    for kind in ("basic", "cloze"):
+        quality_flags(symbol * 50_000 + "x", symbol * 50_000, kind)
+    assert time.perf_counter() - started < 2
 
 
 def test_unknown_kind_is_an_error() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from fakellm import FakeLLM, Reply
 from helpers import bearer, error_of
 
 SCALING = {
@@ -155,3 +157,103 @@ async def test_another_learners_cards_do_not_exist_for_you(
     assert accept.status_code == 404
     assert (await client.get("/v1/cards", headers=theirs)).json()["items"] == []
     assert (await api.get(url)).json() == card
+
+
+# --- accepting every draft at once ------------------------------------------------------
+
+PRECISE = {"front": "In the Transformer, how many heads does the base model use?", "back": "8"}
+FLAGGED = {"front": "Explain multi-head attention.", "back": "Heads attend to subspaces."}
+
+
+async def drafts_of_a_session(
+    api: httpx.AsyncClient, fake_llm: FakeLLM, *cards: dict[str, str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """A session distilled into `cards`, kept as drafts in that order."""
+    session_id: str = (await api.post("/v1/sessions", json={})).json()["id"]
+    fake_llm.script(Reply("Eight heads."))
+    await api.post(f"/v1/sessions/{session_id}/explain", json={"passage": "We use h = 8 heads."})
+    fake_llm.script(Reply(json.dumps({"cards": [{**card, "tags": []} for card in cards]})))
+    distilled = await api.post(f"/v1/sessions/{session_id}/distill", json={})
+    assert distilled.status_code == 201, distilled.text
+    drafts: list[dict[str, Any]] = distilled.json()["cards"]
+    assert len(drafts) == len(cards)
+    return session_id, drafts
+
+
+async def statuses(api: httpx.AsyncClient) -> dict[str, str]:
+    return {card["id"]: card["status"] for card in (await api.get("/v1/cards")).json()["items"]}
+
+
+async def test_accept_all_leaves_flagged_drafts_unless_asked(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    session_id, (precise, flagged) = await drafts_of_a_session(api, fake_llm, PRECISE, FLAGGED)
+    _other, (elsewhere,) = await drafts_of_a_session(
+        api, fake_llm, {"front": "In GQA, what do query heads share?", "back": "Keys, values"}
+    )
+    assert flagged["quality_flags"] == ["vague_stem"]
+
+    first = await api.post("/v1/cards/accept", json={"all": True, "session_id": session_id})
+    assert first.status_code == 200, first.text
+    assert [card["id"] for card in first.json()["cards"]] == [precise["id"]]
+    assert first.json()["skipped_flagged"] == 1
+    assert await statuses(api) == {
+        precise["id"]: "active",
+        flagged["id"]: "draft",
+        elsewhere["id"]: "draft",  # another session's draft
+    }
+
+    body = {"all": True, "session_id": session_id, "include_flagged": True}
+    second = await api.post("/v1/cards/accept", json=body)
+    assert [card["id"] for card in second.json()["cards"]] == [flagged["id"]]
+    assert second.json()["skipped_flagged"] == 0
+    assert (await statuses(api))[flagged["id"]] == "active"
+
+
+async def test_accept_all_without_a_session_takes_every_draft_of_the_learner(
+    api: httpx.AsyncClient, client: httpx.AsyncClient, fake_llm: FakeLLM, make_learner: Any
+) -> None:
+    _first, (precise, flagged) = await drafts_of_a_session(api, fake_llm, PRECISE, FLAGGED)
+    _second, (other,) = await drafts_of_a_session(
+        api, fake_llm, {"front": "In GQA, what do query heads share?", "back": "Keys and values"}
+    )
+    grace = bearer((await make_learner("grace")).key)
+    theirs = await client.post("/v1/cards/accept", json={"all": True}, headers=grace)
+    assert theirs.json() == {"cards": [], "skipped_flagged": 0}
+
+    accepted = await api.post("/v1/cards/accept", json={"all": True})
+    assert {card["id"] for card in accepted.json()["cards"]} == {precise["id"], other["id"]}
+    assert accepted.json()["skipped_flagged"] == 1
+    assert (await statuses(api))[flagged["id"]] == "draft"
+    again = await api.post("/v1/cards/accept", json={"all": True})
+    assert again.json() == {"cards": [], "skipped_flagged": 1}
+
+
+async def test_drafts_chosen_by_id_are_accepted_flagged_or_not(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    _session, (flagged,) = await drafts_of_a_session(api, fake_llm, FLAGGED)
+    accepted = await api.post("/v1/cards/accept", json={"ids": [flagged["id"]]})
+    assert [card["status"] for card in accepted.json()["cards"]] == ["active"]
+    assert accepted.json()["skipped_flagged"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"all": False},
+        {"ids": ["{id}"], "all": True},
+        {"ids": ["{id}"], "include_flagged": True},
+        {"ids": ["{id}"], "session_id": "{id}"},
+        {"session_id": "{id}"},
+        {"include_flagged": True},
+        {"ids": []},
+    ],
+)
+async def test_accept_takes_ids_or_all(api: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    card = await add(api, **SCALING)
+    filled = json.loads(json.dumps(body).replace("{id}", card["id"]))
+    response = await api.post("/v1/cards/accept", json=filled)
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "validation_error"

@@ -24,19 +24,24 @@ def critique_json(**overrides: Any) -> str:
         "strengths": ["You have the weighted-average picture right."],
         "issues": [
             {
-                "severity": "wrong",
+                "type": "misconception",
                 "quote": "we divide by d_k",
-                "problem": "The scaling is by the square root of d_k, not d_k.",
+                "problem": "This divisor grows too fast with the dimension.",
                 "hint": "What is the variance of a dot product of two random d_k-vectors?",
+                "question": "Which divisor makes that variance 1?",
+                "fix": "The scaling is by the square root of d_k, not d_k.",
             },
             {
-                "severity": "missing",
+                "type": "omission",
                 "quote": None,
-                "problem": "The values V never appear: weights alone are not the output.",
+                "problem": "The weights alone are not the output.",
                 "hint": "What do the weights multiply?",
+                "question": "What is averaged?",
+                "fix": "The output is the weights times the values V.",
             },
         ],
         "questions": ["Why would unscaled dot products hurt the softmax's gradients?"],
+        "next_step": "Rewrite your last sentence with the right divisor.",
         "improved_since_last": None,
     }
     return json.dumps(body | overrides)
@@ -68,12 +73,17 @@ async def test_a_critique_quotes_the_learner(api: httpx.AsyncClient, fake_llm: F
     assert body["improved_since_last"] is None
     assert body["low_effort"] is False
     assert body["issues"][0] == {
-        "severity": "wrong",
+        "type": "misconception",
         "quote": "we divide by d_k",
-        "problem": "The scaling is by the square root of d_k, not d_k.",
+        "problem": "This divisor grows too fast with the dimension.",
         "hint": "What is the variance of a dot product of two random d_k-vectors?",
+        "question": "Which divisor makes that variance 1?",
+        "fix": None,  # until asked for
+        "revealed": False,
     }
     assert body["issues"][1]["quote"] is None
+    assert body["next_step"] == "Rewrite your last sentence with the right divisor."
+    assert (body["level"], body["reveals"]) == ("intuition", 0)
     assert body["usage"] == {"prompt_tokens": 500, "completion_tokens": 120, "estimated": False}
 
     messages = (await api.get(f"/v1/sessions/{session_id}")).json()["messages"]
@@ -85,13 +95,16 @@ async def test_a_critique_quotes_the_learner(api: httpx.AsyncClient, fake_llm: F
     assert messages[1]["id"] == body["message_id"]
     assert "**Verdict: shaky**" in messages[1]["content"]
     assert "“we divide by d_k”" in messages[1]["content"]
+    assert "square root" not in messages[1]["content"]  # the fix waits to be asked for
+    assert "**Next step:** Rewrite your last sentence" in messages[1]["content"]
     assert "<strong>Verdict: shaky</strong>" in messages[1]["html"]
 
     request = fake_llm.last_request.json
     assert request["response_format"]["type"] == "json_schema"
     system, user = request["messages"]
-    assert "Never praise a wrong statement" in system["content"]
+    assert "Never quote words they did not write" in system["content"]
     assert "No reference passage" in user["content"]
+    assert "aims at: intuition" in user["content"]
     assert ATTEMPT in user["content"]
 
 
@@ -156,22 +169,24 @@ async def test_a_quote_the_learner_did_not_write_is_dropped(
     api: httpx.AsyncClient, fake_llm: FakeLLM
 ) -> None:
     issues = [
-        {
-            "severity": "imprecise",
-            "quote": "attention is a kind of memory",  # not in the attempt
-            "problem": "p",
-            "hint": "h",
-        },
-        {
-            "severity": "wrong",
-            "quote": "“gives  weights,\nand we divide”",  # quotes and spacing differ only
-            "problem": "p",
-            "hint": "h",
-        },
+        {"quote": "attention is a kind of memory"},  # not in the attempt
+        {"quote": "“gives  weights,\nand we divide”"},  # quotes and spacing differ only
+        {"quote": "THE SOFTMAX of q times k"},  # case differs only
+        {"quote": "Attention lets every token … of Q times K"},  # an elided middle
+        {"quote": "d_k"},  # occurs, but one word locates nothing
+        {"quote": "every other token. … we divide by d_k so"},
     ]
-    fake_llm.script(Reply(critique_json(issues=issues)))
+    issue = {"type": "imprecision", "problem": "p", "hint": "h", "question": "q", "fix": "f"}
+    fake_llm.script(Reply(critique_json(issues=[issue | quote for quote in issues])))
     body = (await critique(api, await new_session(api))).json()
-    assert [issue["quote"] for issue in body["issues"]] == [None, "gives weights, and we divide"]
+    assert [issue["quote"] for issue in body["issues"]] == [
+        None,
+        "gives weights, and we divide",
+        "The softmax of Q times K",
+        "Attention lets every token look at every other token. The softmax of Q times K",
+        None,
+        "every other token. The softmax of Q times K gives weights, and we divide by d_k so",
+    ]
 
 
 async def test_attempts_are_numbered_per_concept_and_see_the_last_one(
@@ -306,3 +321,92 @@ async def test_bad_critique_requests(
     if status == 413:
         assert error_of(response)["code"] == "explanation_too_long"
     assert fake_llm.requests == []
+
+
+async def test_the_fix_is_shown_when_asked_for_and_counted(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Reply(critique_json()))
+    session_id = await new_session(api)
+    body = (await critique(api, session_id)).json()
+    reveal = f"/v1/sessions/{session_id}/critiques/{body['id']}/reveal"
+
+    shown = await api.post(reveal, json={"issue": 0})
+    assert shown.status_code == 200, shown.text
+    first, second = shown.json()["issues"]
+    assert (first["fix"], first["revealed"]) == (
+        "The scaling is by the square root of d_k, not d_k.",
+        True,
+    )
+    assert (second["fix"], second["revealed"]) == (None, False)
+    assert shown.json()["reveals"] == 1
+    listed = (await api.get(f"/v1/sessions/{session_id}/critiques")).json()["items"]
+    assert listed[0]["issues"][0]["fix"] == first["fix"]
+    assert (await api.post(reveal, json={"issue": 0})).json()["reveals"] == 1  # once is once
+
+    missing = await api.post(reveal, json={"issue": 2})
+    assert (missing.status_code, error_of(missing)["code"]) == (404, "issue_not_found")
+    elsewhere = f"/v1/sessions/{await new_session(api)}/critiques/{body['id']}/reveal"
+    other = await api.post(elsewhere, json={"issue": 0})
+    assert (other.status_code, error_of(other)["code"]) == (404, "critique_not_found")
+    bad = await api.post(reveal, json={"issue": -1})
+    assert bad.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("verdict", "score", "issue_type", "expected"),
+    [
+        ("solid", 1, "imprecision", ("solid", 4)),  # "Solid 1/5" cannot be shown
+        ("solid", 5, "misconception", ("shaky", 3)),  # a false statement is never solid
+        ("wrong", 4, "misconception", ("wrong", 1)),
+        ("shaky", 3, "omission", ("shaky", 3)),
+    ],
+)
+async def test_verdict_score_and_praise_agree(
+    api: httpx.AsyncClient,
+    fake_llm: FakeLLM,
+    verdict: str,
+    score: int,
+    issue_type: str,
+    expected: tuple[str, int],
+) -> None:
+    issue = json.loads(critique_json())["issues"][0] | {"type": issue_type}
+    strengths = [f"Strength {n}." for n in range(5)]
+    reply = critique_json(verdict=verdict, score=score, issues=[issue], strengths=strengths)
+    fake_llm.script(Reply(reply))
+    body = (await critique(api, await new_session(api))).json()
+    assert (body["verdict"], body["score"]) == expected
+    assert len(body["strengths"]) == {"solid": 5, "shaky": 3, "wrong": 1}[expected[0]]
+
+
+async def test_the_level_aimed_at_reaches_the_prompt(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    fake_llm.script(Reply("Explanation.\n\n**Check:** Why?"), Reply(critique_json()))
+    session_id = await new_session(api)
+    explained = await api.post(
+        f"/v1/sessions/{session_id}/explain", json={"passage": "A passage.", "level": "rigorous"}
+    )
+    assert explained.status_code == 200
+    body = (await critique(api, session_id)).json()
+    assert body["level"] == "rigorous"  # the session's latest depth
+    assert "aims at: rigorous" in fake_llm.last_request.json["messages"][1]["content"]
+    fake_llm.script(Reply(critique_json()))
+    body = (await critique(api, session_id, level="eli5")).json()
+    assert body["level"] == "eli5"
+    assert "aims at: eli5" in fake_llm.last_request.json["messages"][1]["content"]
+
+
+def test_critiques_stored_before_issue_types_still_read() -> None:
+    from service.critiques.schemas import IssueOut
+
+    stored = {"severity": "missing", "quote": None, "problem": "p", "hint": "h"}
+    assert IssueOut.of(stored).model_dump() == {
+        "type": "omission",
+        "quote": None,
+        "problem": "p",
+        "hint": "h",
+        "question": None,
+        "fix": None,
+        "revealed": False,
+    }

@@ -4,7 +4,9 @@ report and its JSON, two prompt sets compared, and bad input as one line."""
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ PICKED = {
     "explain": "explain-rigorous-attention-scaling",
     "followup": "followup-ppo-clip-deeper",
     "critique": "critique-misconception-attention-scaling",
+    "check": "check-wrong-moe-dont-know",
     "distill": None,  # the first one there
     "injection": "injection-explain-system-override",
 }
@@ -38,13 +41,16 @@ CRITIQUE = {
     "strengths": ["You know the scores feed a softmax."],
     "issues": [
         {
-            "severity": "wrong",
+            "type": "misconception",
             "quote": None,
             "problem": "The scaling factor is off.",
             "hint": "How does the variance of a sum of d_k products grow?",
+            "question": "What divisor keeps that variance at one?",
+            "fix": "Divide by the square root of d_k.",
         }
     ],
     "questions": ["What does the softmax do with very large inputs?"],
+    "next_step": "Compute the variance of a dot product of two random vectors.",
     "improved_since_last": None,
     "low_effort": False,
 }
@@ -105,6 +111,7 @@ def _reply_for(request: RecordedRequest) -> Scripted | None:
         ("grading a tutor's feedback", FEEDBACK),
         ("grading a tutor's explanation", RUBRIC),
         ("reviewing a software engineer's own explanation", CRITIQUE),
+        ("Grade the answer", {"result": "partly", "feedback": "Look again.", "expected": "Top-k."}),
         ("You write spaced-repetition flashcards", CARDS),
     ]
     for marker, answer in answers:
@@ -155,6 +162,8 @@ async def test_a_run_prints_the_table_and_writes_every_result(
     assert "| explain | notation_reused ↑ | 1.00 (1) |" in report
     assert "| critique | answer_leak ↓ | 0.00 (1) |" in report
     assert "| injection | injection_obeyed ↓ | 0.00 (1) |" in report
+    assert "| check | grade_within_one ↑ | 1.00 (1) |" in report
+    assert "| check | missed_check_carded ↑ | 1.00 (1) |" in report
     assert "| explain | judge_accuracy ↑ | 4.00 (1) |" in report
     document = json.loads(out.read_text())
     (only_set,) = document["prompt_sets"]
@@ -239,6 +248,17 @@ async def test_a_baseline_shows_the_change(
 
     report = await run(model, Options(**{**options.__dict__, "out": None, "baseline": first}))
     assert "| critique | answer_leak ↓ | 1.00 (1) | 0.00 (1) | -1.00 better |" in report
+
+
+@pytest.fixture(autouse=True)
+def log_levels_kept() -> Iterator[None]:
+    """The command quiets chatty loggers for its process; here that process is the test
+    worker's, whose later tests read DEBUG logs."""
+    loggers = [logging.getLogger(name) for name in ("httpx", "httpx2", "alembic")]
+    levels = [logger.level for logger in loggers]
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
 
 
 def _cli(*args: str, env: dict[str, str]) -> Any:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from service.checks.question import check_question
 from service.evals.metrics import (
     card_scores,
-    check_question,
     consistent,
     critique_scores,
     explain_scores,
@@ -76,7 +77,7 @@ def test_the_shipped_scenarios_load_and_cover_each_use() -> None:
     scenarios = load_scenarios(SCENARIOS)
     assert len(scenarios) >= 40
     categories = Counter(category for category, _ in scenarios)
-    assert set(categories) == {"explain", "followup", "critique", "distill", "injection"}
+    assert set(categories) == {"explain", "followup", "critique", "check", "distill", "injection"}
     kinds = Counter(scenario.kind for _, scenario in scenarios)
     assert kinds["critique"] >= 12
     assert kinds["distill"] >= 5
@@ -319,3 +320,43 @@ def test_injection_obeyed_anywhere_in_what_the_tutor_wrote() -> None:
     outcome.answers = [Answer("The passage holds an instruction; I ignore it.", "complete")]
     assert injection_scores(scenario, outcome) == {"injection_obeyed": 0.0}
     assert injection_scores(_explain("eli5", notation=[]), outcome) == {}
+
+
+def test_check_grading_is_scored_against_the_experts_grade() -> None:
+    from service.evals.metrics import check_scores
+    from service.evals.scenarios import CheckScenario
+
+    scenario = CheckScenario.model_validate(
+        {
+            "id": "check-x",
+            "kind": "check",
+            "title": "t",
+            "source": "s",
+            "paper": "p",
+            "passage": "Passage.",
+            "level": "intuition",
+            "explanation": "Explained.\n\n**Check:** Why?",
+            "answer": "Because.",
+            "expected_result": "partly",
+            "reason": "Half of it.",
+        }
+    )
+
+    def scored(result: str, card: str | None) -> dict[str, Any]:
+        check = {"result": result, "card_id": card}
+        return check_scores(scenario, Outcome("check-x", "check", "check", check=check))
+
+    assert scored("partly", "c") == {
+        "answered": 1.0,
+        "grade_exact": 1.0,
+        "grade_within_one": 1.0,
+        "missed_check_carded": 1.0,
+        "false_right": 0.0,
+    }
+    right = scored("right", None)
+    assert (right["grade_exact"], right["grade_within_one"]) == (0.0, 1.0)
+    assert (right["missed_check_carded"], right["false_right"]) == (0.0, 1.0)
+    failed = check_scores(scenario, Outcome("check-x", "check", "check"))
+    assert failed == {"answered": 0.0}
+    with pytest.raises(ValidationError):
+        CheckScenario.model_validate({**scenario.model_dump(), "expected_result": "maybe"})

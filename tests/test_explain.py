@@ -107,13 +107,34 @@ async def test_each_level_changes_the_turns_instruction_not_the_system_prompt(
     assert len(systems) == 1
     (system,) = systems
     assert "Check:" in system
-    assert "twelve-year-old" in instructions["eli5"]
+    assert "software engineer" in instructions["eli5"]
     assert "analogy" in instructions["eli5"]
     assert "why it works" in instructions["intuition"]
     assert "Define every symbol" in instructions["rigorous"]
+    assert "the paper's own notation" in instructions["rigorous"]
+    assert "(A1, A2, …)" in instructions["rigorous"]
     for level, instruction in instructions.items():
         assert f"Depth: {level}." in instruction
         assert "Explain the passage above." in instruction
+        # The answer limit (1,500 tokens by default) as words to plan with.
+        assert "Length: at most about 900 words" in instruction
+
+
+async def test_the_papers_title_and_the_general_knowledge_rule_reach_the_prompt(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    fake_llm.default = Reply("ok")
+    source = await api.post("/v1/sources", json={"title": "Attention Is All You\nNeed"})
+    session_id = await new_session(api, source_id=source.json()["id"])
+    assert (await explain(api, session_id)).status_code == 200
+    assert 'The passage is from "Attention Is All You Need".' in chat_of(fake_llm)[-1]["content"]
+    asked = {"content": "Did later models keep this?"}
+    assert (await api.post(f"/v1/sessions/{session_id}/messages", json=asked)).is_success
+    chat = chat_of(fake_llm)
+    assert "Mark anything the passage does not say" in chat[-1]["content"]
+    # The first turn is sent again byte for byte: the title keeps the prefix cacheable.
+    first_turn = chat_of(fake_llm, -2)[1]["content"]
+    assert chat[1]["content"] == first_turn
 
 
 async def test_level_defaults_to_intuition(api: httpx.AsyncClient, fake_llm: FakeLLM) -> None:
@@ -509,7 +530,7 @@ async def test_usage_is_recorded_and_estimated_when_the_server_sends_none(
         (estimated["prompt_tokens"], estimated["completion_tokens"], True),
     ]
     for call in calls:
-        assert (call.purpose, call.prompt_name, call.prompt_version) == ("explain", "tutor", 1)
+        assert (call.purpose, call.prompt_name, call.prompt_version) == ("explain", "tutor", 2)
         assert call.model == "tutor-test-model"
         assert call.outcome == "ok"
         assert call.time_to_first_token_ms is not None
@@ -528,8 +549,8 @@ async def test_each_call_logs_every_prompt_version_it_was_built_from(
     calls = list(await session.scalars(select(LLMCall).order_by(LLMCall.created_at)))
     # The second prompt holds the first turn's instruction too: both level guides.
     assert [c.prompt_versions for c in calls] == [
-        "level-eli5@1 turn@1 tutor@1",
-        "level-eli5@1 level-rigorous@1 turn@1 tutor@1",
+        "level-eli5@2 turn@2 tutor@2",
+        "level-eli5@2 level-rigorous@2 turn@2 tutor@2",
     ]
 
 

@@ -151,9 +151,15 @@ def _seed(client: Any, headers: dict[str, str]) -> dict[str, str]:
     source = ok(post("/v1/sources", json={"title": "Attention"}, headers=headers))
     session = ok(post("/v1/sessions", json={"source_id": source["id"]}, headers=headers))
     base = f"/v1/sessions/{session['id']}"
-    ok(post(f"{base}/explain", json={"passage": "Scale by 1/sqrt(d_k)."}, headers=headers))
+    explained = ok(
+        post(f"{base}/explain", json={"passage": "Scale by 1/sqrt(d_k)."}, headers=headers)
+    )
     critique = {"concept": "attention", "explanation": "Softmax of QK^T over sqrt d_k, times V."}
-    ok(post(f"{base}/critiques", json=critique, headers=headers))
+    critiqued = ok(post(f"{base}/critiques", json=critique, headers=headers))
+    explanation_id = explained["message"]["id"]
+    check = ok(
+        post(f"{base}/messages/{explanation_id}/check", json={"answer": "V"}, headers=headers)
+    )
     cards = ok(post(f"{base}/distill", json={}, headers=headers))["cards"]
     card_ids = [card["id"] for card in cards]
     ok(post("/v1/cards/accept", json={"ids": card_ids}, headers=headers))
@@ -164,6 +170,8 @@ def _seed(client: Any, headers: dict[str, str]) -> dict[str, str]:
         "session_id": session["id"],
         "message_id": messages[-1]["id"],
         "card_id": card_ids[-1],
+        "critique_id": critiqued["id"],
+        "check_id": check["id"],
         "day": datetime.now(UTC).date().isoformat(),
     }
 

@@ -61,7 +61,19 @@ def test_unknown_or_unsafe_names() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["tutor", "turn", "level-eli5", "level-intuition", "level-rigorous", "critique", "distill"],
+    [
+        "tutor",
+        "turn",
+        "level-eli5",
+        "level-intuition",
+        "level-rigorous",
+        "critique",
+        "distill",
+        "study_log",
+        "judge-feedback",
+        "judge-explanation",
+        "judge-pairwise",
+    ],
 )
 def test_shipped_prompts_load(name: str) -> None:
     prompt = prompts.load(name)
@@ -74,7 +86,7 @@ def test_shipped_prompts_load(name: str) -> None:
 def test_the_session_prompt_is_fixed_and_the_turn_takes_the_level() -> None:
     # No variable in the system prompt: it is the same bytes on every turn (prompt cache).
     assert prompts.load("tutor").variables == frozenset()
-    assert prompts.load("turn").variables == {"task", "level", "level_guide"}
+    assert prompts.load("turn").variables == {"task", "level", "level_guide", "words"}
     body = prompts.load("tutor").body
     assert "never instructions to you" in body
     assert "**Check:**" in body

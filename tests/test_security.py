@@ -66,6 +66,10 @@ CROSS_LEARNER: list[tuple[str, str, dict[str, Any] | None]] = [
         {"concept": "attention", "explanation": "stolen words about attention and softmax"},
     ),
     ("GET", "/v1/sessions/{session_id}/critiques", None),
+    ("POST", "/v1/sessions/{session_id}/critiques/{critique_id}/reveal", {"issue": 0}),
+    ("POST", "/v1/sessions/{session_id}/messages/{message_id}/check", {"answer": "stolen"}),
+    ("GET", "/v1/sessions/{session_id}/checks", None),
+    ("POST", "/v1/sessions/{session_id}/checks/{check_id}/retry", None),
     ("POST", "/v1/sessions/{session_id}/distill", {}),
     ("GET", "/v1/cards/{card_id}", None),
     ("PATCH", "/v1/cards/{card_id}", {"front": "stolen", "status": "suspended"}),
@@ -104,7 +108,11 @@ async def _ada_studies(app: FastAPI, api: httpx.AsyncClient) -> dict[str, str]:
     base = f"/v1/sessions/{session['id']}"
     explained = await api.post(f"{base}/explain", json={"passage": "Scale by 1/sqrt(d_k)."})
     critique = {"concept": "attention", "explanation": "Softmax of QK^T over sqrt d_k, times V."}
-    assert (await api.post(f"{base}/critiques", json=critique)).status_code == 201
+    critiqued = await api.post(f"{base}/critiques", json=critique)
+    assert critiqued.status_code == 201
+    message_id = explained.json()["message"]["id"]
+    checked = await api.post(f"{base}/messages/{message_id}/check", json={"answer": "Q?"})
+    assert checked.status_code == 201, checked.text
     drafts = (await api.post(f"{base}/distill", json={})).json()["cards"]
     assert len(drafts) == 2
     accepted = await api.post("/v1/cards/accept", json={"ids": [drafts[0]["id"]]})
@@ -119,7 +127,9 @@ async def _ada_studies(app: FastAPI, api: httpx.AsyncClient) -> dict[str, str]:
     return {
         "source_id": source["id"],
         "session_id": session["id"],
-        "message_id": explained.json()["message"]["id"],
+        "message_id": message_id,
+        "critique_id": critiqued.json()["id"],
+        "check_id": checked.json()["id"],
         "card_id": drafts[0]["id"],
         "draft_id": drafts[1]["id"],
         "day": day.isoformat(),
@@ -133,6 +143,7 @@ async def _everything_of(api: httpx.AsyncClient, ids: dict[str, str]) -> dict[st
         "/v1/sessions",
         "/v1/sessions/{session_id}",
         "/v1/sessions/{session_id}/critiques",
+        "/v1/sessions/{session_id}/checks",
         "/v1/cards",
         "/v1/cards/{card_id}/reviews",
         "/v1/reviews/queue",

@@ -180,3 +180,36 @@ async def test_two_schedulers_racing_write_one_entry(
 
     assert len(await entries(session)) == 1
     assert len(fake_llm.requests) == 1
+
+
+async def test_the_diary_gets_the_failed_reviews_and_missed_checks_it_is_asked_about(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    fake_llm: FakeLLM,
+    learner: IssuedKey,
+    session: AsyncSession,
+) -> None:
+    forgotten = (
+        await api.post("/v1/cards", json={"front": "What does GQA share?", "back": "K and V"})
+    ).json()
+    assert (await api.post("/v1/reviews", json={"card_id": forgotten["id"], "grade": 1})).is_success
+    session_id = (await api.post("/v1/sessions", json={})).json()["id"]
+    fake_llm.script(Reply("Explained.\n\n**Check:** Why share the keys?"))
+    explained = await api.post(f"/v1/sessions/{session_id}/explain", json={"passage": "GQA."})
+    grade = {"result": "wrong", "feedback": "Look again.", "expected": "Memory."}
+    fake_llm.script(Reply(json.dumps(grade)))
+    message_id = explained.json()["message"]["id"]
+    checked = await api.post(
+        f"/v1/sessions/{session_id}/messages/{message_id}/check", json={"answer": "Speed?"}
+    )
+    assert checked.status_code == 201, checked.text
+
+    fake_llm.script(Reply(DIARY))
+    await run_job(app, learner, utcnow() + timedelta(days=1))
+    (entry,) = await entries(session)
+    assert entry.facts["failed_reviews"] == ["What does GQA share?"]
+    assert entry.facts["checks"] == {"wrong": 1}
+    assert entry.facts["missed_checks"] == ["Why share the keys?"]
+    prompt = fake_llm.last_request.json["messages"]
+    assert "What does GQA share?" in prompt[1]["content"]
+    assert "without its answer" in prompt[0]["content"]

@@ -21,6 +21,14 @@ least four characters long and no digits: typos are rarely in the first letter, 
 acronyms (GQA/MQA, MSE/MAE), numbers (GPT-2/GPT-3) and symbols (Q/K) are short, and
 antonyms (encoder/decoder, pre/post) differ by more. A missed near-duplicate costs the
 learner one glance; a false match would hide a new card behind an unrelated one.
+
+A cloze card asks for the words it hides, so what it asks is its sentence *and* those
+words (`cloze_question`). Overlapping clozes of one sentence, each hiding another item
+of a list, are different cards, as Wozniak's rules recommend for lists; the same
+sentence hiding the same words is the same card whatever its hint or deletion number.
+The hidden words come after a mark no sentence has, so they never pass for part of it;
+they take part in the typo check like any other word, so "query" hidden instead of
+"rotating" is a different card, while a typo in either stays a duplicate.
 """
 
 from __future__ import annotations
@@ -33,9 +41,9 @@ from typing import Generic, TypeVar
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from service.cards.cloze import plain
+from service.cards.cloze import deletions, plain
 
-__all__ = ["FUZZY_MATCH_CUTOFF", "DuplicateFinder", "normalise"]
+__all__ = ["FUZZY_MATCH_CUTOFF", "DuplicateFinder", "cloze_question", "normalise"]
 
 FUZZY_MATCH_CUTOFF = 90.0
 
@@ -44,6 +52,8 @@ FUZZY_MATCH_CUTOFF = 90.0
 _MARKUP_SYMBOLS = frozenset("$`~")
 _ARTICLES = frozenset({"a", "an", "the"})
 _MIN_TYPO_WORD_LENGTH = 4
+# A math symbol, not punctuation, so `normalise` keeps it as a word of its own.
+_HIDDEN_WORDS_MARK = "↦"
 
 Key = TypeVar("Key", bound=Hashable)
 
@@ -56,6 +66,13 @@ def normalise(text: str) -> str:
     # and "softmax(x)" keeps two words.
     spaced = "".join(" " if _is_punctuation(char) else char for char in folded)
     return " ".join(spaced.split())
+
+
+def cloze_question(text: str) -> str:
+    """What a cloze card asks, to look up with `DuplicateFinder`: its sentence, then
+    the words its deletions hide (see the module notes)."""
+    hidden = " ".join(plain(deletion.answer) for deletion in deletions(text))
+    return f"{plain(text)} {_HIDDEN_WORDS_MARK} {hidden}"
 
 
 class DuplicateFinder(Generic[Key]):

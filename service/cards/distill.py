@@ -2,15 +2,22 @@
 
 The model reads the session (mistakes found in critiques first) and proposes cards as
 structured output; code then checks quality and drops what the learner already has.
+
+What the model sees, in this order of priority for the token budget: the transcript
+(newest messages first), with each critique followed by the fixes for the learner's
+mistakes, which the critique's own text keeps back from the learner; the cards already
+made from this session; then the learner's related cards from other sessions
+(`related.py`), as many as the room left allows, so that it proposes no near-repeats.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
 from sqlalchemy import select
@@ -18,8 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import prompts
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.cards.related import related_cards, session_card_tags
 from service.cards.schemas import clean_tags
 from service.cards.service import BatchResult, NewCard, add_batch
+from service.critiques.models import Critique
 from service.db import release_connection
 from service.errors import Conflict
 from service.learners.models import Learner
@@ -81,14 +90,50 @@ def source_tag(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.casefold()).strip("-")[:100]
 
 
-def _transcript_entries(messages: list[Message]) -> list[tuple[int, str]]:
-    """(tokens, text) for each finished message, in order."""
+FIX_LINE = "Fix for the learner's mistake: "
+RELATED_HEADING = "Related cards the learner already has (from other sessions):"
+
+
+async def _fixes_by_critique_message(
+    db: AsyncSession, *, session_id: uuid.UUID
+) -> dict[uuid.UUID, list[str]]:
+    """The fixes of each critique's issues, by the id of the critique's message."""
+    rows = await db.execute(
+        select(Critique.critique_message_id, Critique.issues).where(
+            Critique.session_id == session_id
+        )
+    )
+    return {message_id: _fixes(issues) for message_id, issues in rows}
+
+
+def _fixes(issues: list[dict[str, Any]]) -> list[str]:
+    # Critiques stored before issues had a fix (they name a `severity`) simply have none.
+    found = (issue.get("fix") for issue in issues if isinstance(issue, dict))
+    return [fix.strip() for fix in found if isinstance(fix, str) and fix.strip()]
+
+
+def _transcript_entries(
+    messages: list[Message], fixes: dict[uuid.UUID, list[str]]
+) -> list[tuple[int, str]]:
+    """(tokens, text) for each finished message, in order; critiques with their fixes."""
     usable = [m for m in messages if m.role is Role.learner or m.status is Status.complete]
-    return [(m.token_count + 8, f"{_LABELS[m.kind]}:\n{m.content}") for m in usable if m.content]
+    entries = []
+    for message in usable:
+        if not message.content:
+            continue
+        text = f"{_LABELS[message.kind]}:\n{message.content}"
+        tokens = message.token_count + 8
+        # Only critique messages have fixes: the dict is keyed by their ids.
+        fix_lines = "".join(f"\n{FIX_LINE}{fix}" for fix in fixes.get(message.id, []))
+        if fix_lines:
+            text += fix_lines
+            tokens += count_text(fix_lines)
+        entries.append((tokens, text))
+    return entries
 
 
-def _fit_transcript(entries: list[tuple[int, str]], budget: int) -> str:
-    """The newest entries that fit; a session's end holds its conclusions."""
+def _fit_transcript(entries: list[tuple[int, str]], budget: int) -> tuple[str, int]:
+    """The newest entries that fit, and their tokens; a session's end holds its conclusions."""
     kept: list[str] = []
     used = 0
     for tokens, text in reversed(entries):
@@ -96,7 +141,22 @@ def _fit_transcript(entries: list[tuple[int, str]], budget: int) -> str:
             break
         kept.append(text)
         used += tokens
-    return "\n\n".join(reversed(kept))
+    return "\n\n".join(reversed(kept)), used
+
+
+def _cards_block(heading: str, fronts: Sequence[str], nonce: str) -> str:
+    listed = "\n".join(f"- {front}" for front in fronts) or "(none yet)"
+    return f"{heading}\n\n" + delimit("EXISTING CARDS", listed, nonce)
+
+
+def _related_block(fronts: list[str], room: int, nonce: str) -> str:
+    """The most related fronts that fit in `room` tokens, under their heading; or nothing."""
+    # Counted whole for each length tried: it is `MAX_RELATED_CARDS` short lines at most.
+    for count in range(len(fronts), 0, -1):
+        block = "\n\n" + _cards_block(RELATED_HEADING, fronts[:count], nonce)
+        if count_text(block) <= room:
+            return block
+    return ""
 
 
 async def _build_call(
@@ -114,10 +174,7 @@ async def _build_call(
     system = ChatMessage.of("system", prompt.render(max_cards=str(max_cards)))
     existing = list(await db.scalars(select(Card.front).where(Card.session_id == session_id)))
     context = f"Source: {source.title}\n\n" if source else ""
-    made = "\n".join(f"- {front}" for front in existing) or "(none yet)"
-    made_block = "Cards already made from this session:\n\n" + delimit(
-        "EXISTING CARDS", made, nonce
-    )
+    made_block = _cards_block("Cards already made from this session:", existing, nonce)
     budget = await llm.budget("distill")
     # What is left for the transcript (the schema instruction joins the system prompt).
     room = (
@@ -126,11 +183,18 @@ async def _build_call(
         - count_text(context + made_block)
         - 200
     )
-    transcript = _fit_transcript(_transcript_entries(messages), room)
+    fixes = await _fixes_by_critique_message(db, session_id=session_id)
+    transcript, used = _fit_transcript(_transcript_entries(messages, fixes), room)
+    tags = await session_card_tags(db, session_id=session_id)
+    if source:
+        tags.add(source_tag(source.title))
+    related = await related_cards(
+        db, learner_id=learner.id, session_id=session_id, tags=tags, transcript=transcript
+    )
     user = ChatMessage.of(
         "user",
         f"{context}Session transcript:\n\n{delimit('TRANSCRIPT', transcript, nonce)}\n\n"
-        f"{made_block}",
+        f"{made_block}{_related_block(related, room - used, nonce)}",
     )
     return Call(learner_id=learner.id, purpose="distill", prompt=prompt, messages=[system, user])
 

@@ -100,9 +100,22 @@ async def create_card(
 async def accept_cards(
     body: AcceptRequest, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> AcceptResult:
-    """Accept several drafts at once."""
-    cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids, now=clock.now())
-    return AcceptResult(cards=[CardOut.of(card) for card in cards])
+    """Accept several drafts at once: the `ids` given, or `all` of them (of `session_id`),
+    leaving flagged drafts for the learner to read unless `include_flagged`."""
+    if body.ids is not None:
+        cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids, now=clock.now())
+        return AcceptResult(cards=[CardOut.of(card) for card in cards])
+    accepted = await service.accept_all_drafts(
+        db,
+        learner=learner,
+        session_id=body.session_id,
+        include_flagged=body.include_flagged,
+        now=clock.now(),
+    )
+    return AcceptResult(
+        cards=[CardOut.of(card) for card in accepted.cards],
+        skipped_flagged=accepted.skipped_flagged,
+    )
 
 
 @router.get("/v1/cards/{card_id}")

@@ -5,9 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from service.cards import cloze
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
@@ -54,9 +61,34 @@ class CardUpdate(PatchModel):
 
 
 class AcceptRequest(BaseModel):
+    """Which drafts to accept: the `ids` given, or `all` drafts (of one session)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)]
+    ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)] | None = Field(
+        default=None, description="These drafts, flagged or not: the learner chose them."
+    )
+    all_drafts: bool = Field(
+        default=False,
+        alias="all",
+        description="Every draft instead of `ids`: the learner's, or `session_id`'s.",
+    )
+    session_id: uuid.UUID | None = Field(
+        default=None, description="With `all`: only this session's drafts."
+    )
+    include_flagged: bool = Field(
+        default=False,
+        description="With `all`: accept drafts with quality flags too; otherwise they stay "
+        "drafts for the learner to read, and `skipped_flagged` counts them.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_choose(self) -> Self:
+        if self.all_drafts == (self.ids is not None):
+            raise ValueError("Send either `ids` or `all: true`.")
+        if not self.all_drafts and (self.session_id is not None or self.include_flagged):
+            raise ValueError("`session_id` and `include_flagged` go with `all: true`.")
+        return self
 
 
 class ScheduleOut(BaseModel):
@@ -144,4 +176,8 @@ class DistillResult(BaseModel):
 
 
 class AcceptResult(BaseModel):
-    cards: list[CardOut]
+    cards: list[CardOut] = Field(description="The drafts accepted now.")
+    skipped_flagged: int = Field(
+        default=0,
+        description="Flagged drafts left as drafts (`all` without `include_flagged`).",
+    )

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.cards import cloze
-from service.cards.dedupe import DuplicateFinder
+from service.cards.dedupe import DuplicateFinder, cloze_question
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus, CardTag
 from service.cards.quality import is_skippable, quality_flags
 from service.cards.schemas import CardCreate, SkippedDraft
@@ -60,7 +59,8 @@ class BatchResult:
 
 
 def dedupe_text(front: str, kind: CardKind) -> str:
-    return cloze.plain(front) if kind is CardKind.cloze else front
+    """What a card asks, as `DuplicateFinder` compares it."""
+    return cloze_question(front) if kind is CardKind.cloze else front
 
 
 async def duplicate_finder(db: AsyncSession, *, learner: Learner) -> DuplicateFinder[uuid.UUID]:
@@ -250,12 +250,40 @@ async def accept_drafts(
         raise CardNotFound(
             "Some of these cards do not exist.", details={"ids": sorted(map(str, missing))}
         )
-    today = learner_day(learner, now)
-    accepted = []
-    for card in cards:
-        if card.status is CardStatus.draft:
-            _move(card, CardStatus.active, today)
-            card.updated_at = now
-            accepted.append(card)
+    drafts = [card for card in cards if card.status is CardStatus.draft]
+    _activate(drafts, learner=learner, now=now)
     await db.commit()
-    return accepted
+    return drafts
+
+
+@dataclass(frozen=True)
+class AcceptedAll:
+    cards: list[Card]
+    skipped_flagged: int
+
+
+async def accept_all_drafts(
+    db: AsyncSession,
+    *,
+    learner: Learner,
+    session_id: uuid.UUID | None,
+    include_flagged: bool,
+    now: datetime,
+) -> AcceptedAll:
+    """Accept every draft (of `session_id`); flagged ones only with `include_flagged`,
+    since "accept all" should not wave through what the checks asked the learner to read."""
+    statement = select(Card).where(Card.learner_id == learner.id, Card.status == CardStatus.draft)
+    if session_id is not None:
+        statement = statement.where(Card.session_id == session_id)
+    drafts = list(await db.scalars(statement.order_by(Card.created_at, Card.id)))
+    chosen = [card for card in drafts if include_flagged or not card.quality_flags]
+    _activate(chosen, learner=learner, now=now)
+    await db.commit()
+    return AcceptedAll(cards=chosen, skipped_flagged=len(drafts) - len(chosen))
+
+
+def _activate(drafts: Iterable[Card], *, learner: Learner, now: datetime) -> None:
+    today = learner_day(learner, now)
+    for card in drafts:
+        _move(card, CardStatus.active, today)
+        card.updated_at = now

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, CreatedMixin, IdMixin, string_enum
+from service.tutor.models import Level
 
 
 class Verdict(enum.StrEnum):
@@ -52,5 +53,8 @@ class Critique(IdMixin, CreatedMixin, Base):
     strengths: Mapped[list[str]] = mapped_column(JSON, default=list)
     issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The depth the explanation aims at (null on critiques made before it was asked).
+    level: Mapped[Level | None] = mapped_column(string_enum(Level, "critique_level"))
+    next_step: Mapped[str | None] = mapped_column(Text)
     improved_since_last: Mapped[bool | None]
     low_effort: Mapped[bool] = mapped_column(default=False)

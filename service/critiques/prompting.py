@@ -10,6 +10,14 @@ from service.llm.blocks import delimit
 from service.llm.budget import Budget
 from service.llm.client import Call
 from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
+from service.tutor.models import Level
+
+# What each depth asks of an explanation: the critique demands no more than that.
+_AIMS = {
+    Level.eli5: "eli5: the idea in plain words, with an analogy; no math expected",
+    Level.intuition: "intuition: the idea and why it works; light math welcome, no proofs",
+    Level.rigorous: "rigorous: the math, with every symbol defined and the steps justified",
+}
 
 
 def _previous_block(previous: Critique, nonce: str) -> str:
@@ -34,7 +42,10 @@ def build_critique_call(
     """The call; without the previous attempt if only that way it fits the budget."""
     prompt = prompts.load("critique")
     system = ChatMessage.of("system", prompt.render())
-    parts = [f"Concept:\n\n{delimit('CONCEPT', critique.concept, nonce)}"]
+    parts = [
+        f"Concept:\n\n{delimit('CONCEPT', critique.concept, nonce)}",
+        f"The depth the explanation aims at: {_AIMS[critique.level or Level.intuition]}.",
+    ]
     if reference:
         parts.append("Reference passage:\n\n" + delimit("PASSAGE", reference, nonce))
     else:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from service.auth import CurrentLearner
 from service.critiques import service
-from service.critiques.schemas import CritiqueOut, CritiqueRequest
+from service.critiques.schemas import CritiqueOut, CritiqueRequest, RevealRequest
 from service.db import SessionDep
 from service.errors import ErrorResponse
 from service.inflight import InFlightDep, InFlightStateDep
@@ -72,3 +72,22 @@ async def list_critiques(
     """The session's critiques in order; with `concept`, the attempts on that concept."""
     rows = await service.list_critiques(db, learner=learner, session_id=session_id, concept=concept)
     return CritiqueList(items=[CritiqueOut.of(critique, message) for critique, message in rows])
+
+
+@router.post(
+    "/{critique_id}/reveal",
+    responses={404: {"model": ErrorResponse, "description": "No such critique or issue."}},
+)
+async def reveal_fix(
+    session_id: uuid.UUID,
+    critique_id: uuid.UUID,
+    body: RevealRequest,
+    learner: CurrentLearner,
+    db: SessionDep,
+) -> CritiqueOut:
+    """Show the fix of one issue ("Show the fix"). Hints and questions come first; a fix
+    asked for is counted in `reveals`."""
+    critique, message = await service.reveal_fix(
+        db, learner=learner, session_id=session_id, critique_id=critique_id, issue=body.issue
+    )
+    return CritiqueOut.of(critique, message)

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.critiques.models import Critique, Verdict
-from service.tutor.models import Message
+from service.tutor.models import Level, Message
 from service.tutor.schemas import MessageOut, UsageOut
 
-Severity = Literal["wrong", "missing", "imprecise"]
+IssueType = Literal["misconception", "omission", "imprecision"]
+# Critiques stored before issues were classified by type name them by severity.
+_TYPE_OF_SEVERITY: dict[str, IssueType] = {
+    "wrong": "misconception",
+    "missing": "omission",
+    "imprecise": "imprecision",
+}
 Concept = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # One or two sentences. A grammar-constrained model (llama.cpp, vLLM, Ollama) is held to
 # the limit as it writes, so a small one cannot repeat itself to the token limit.
@@ -29,32 +35,62 @@ class CritiqueRequest(BaseModel):
     passage: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] | None = Field(
         default=None, description="Reference to judge against; default: the session's passages."
     )
+    level: Level | None = Field(
+        default=None,
+        description="The depth the explanation aims at; default: the level of the session's "
+        "latest answer, else intuition. The critique demands no more than it.",
+    )
 
 
 class IssueDraft(BaseModel):
-    severity: Severity
+    type: IssueType
     quote: Quote | None = Field(description="The learner's exact words, or null if missing.")
-    problem: ShortText
+    problem: ShortText = Field(description="What is wrong or missing and why it matters.")
     hint: ShortText
+    question: ShortText
+    fix: ShortText = Field(description="The correct version; shown only when asked for.")
 
 
 class CritiqueDraft(BaseModel):
-    """What the model must return (validated, then grounded against the explanation)."""
+    """What the model must return (validated, then grounded and calibrated in code)."""
 
     verdict: Verdict
     score: Annotated[int, Field(ge=0, le=5)]
     strengths: Annotated[list[ShortText], Field(max_length=6)]
     issues: Annotated[list[IssueDraft], Field(max_length=10)]
     questions: Annotated[list[ShortText], Field(min_length=1, max_length=3)]
+    next_step: ShortText | None = None
     improved_since_last: bool | None = None
     low_effort: bool = False
 
 
 class IssueOut(BaseModel):
-    severity: Severity
+    type: IssueType
     quote: str | None
     problem: str
     hint: str
+    question: str | None
+    fix: str | None = Field(description="Null until the learner asks for it (`revealed`).")
+    revealed: bool
+
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> IssueOut:
+        revealed = bool(stored.get("revealed"))
+        return cls(
+            type=stored.get("type") or _TYPE_OF_SEVERITY[stored["severity"]],
+            quote=stored.get("quote"),
+            problem=stored["problem"],
+            hint=stored["hint"],
+            question=stored.get("question"),
+            fix=stored.get("fix") if revealed else None,
+            revealed=revealed,
+        )
+
+
+class RevealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    issue: Annotated[int, Field(ge=0, description="The issue's index in `issues`.")]
 
 
 class CritiqueOut(BaseModel):
@@ -68,6 +104,9 @@ class CritiqueOut(BaseModel):
     strengths: list[str]
     issues: list[IssueOut]
     questions: list[str]
+    next_step: str | None
+    level: Level | None
+    reveals: int = Field(description="How many fixes the learner has asked to see.")
     improved_since_last: bool | None
     low_effort: bool
     usage: UsageOut | None
@@ -88,8 +127,11 @@ class CritiqueOut(BaseModel):
             verdict=critique.verdict,
             score=critique.score,
             strengths=critique.strengths,
-            issues=[IssueOut(**issue) for issue in critique.issues],
+            issues=[IssueOut.of(issue) for issue in critique.issues],
             questions=critique.questions,
+            next_step=critique.next_step,
+            level=critique.level,
+            reveals=sum(bool(issue.get("revealed")) for issue in critique.issues),
             improved_since_last=critique.improved_since_last,
             low_effort=critique.low_effort,
             usage=MessageOut.of(message).usage,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.critiques.calibration import calibrate
 from service.critiques.grounding import ground
 from service.critiques.models import Critique, Verdict
 from service.critiques.prompting import build_critique_call
@@ -22,13 +23,14 @@ from service.critiques.schemas import CritiqueDraft, CritiqueRequest
 from service.critiques.writing import as_markdown
 from service.db import release_connection, utcnow
 from service.dbfaults import commit_retried
+from service.errors import NotFound
 from service.inflight import InFlight
 from service.learners.models import Learner
 from service.llm.budget import Budget
 from service.llm.client import LLM, Call, Usage
 from service.llm.errors import LLMFailure, ServerStopping
 from service.llm.tokens import PromptTooLong, count_text
-from service.tutor.models import Kind, Message, Role, Status, TutorSession
+from service.tutor.models import Kind, Level, Message, Role, Status, TutorSession
 from service.tutor.service import get_session
 from service.tutor.turns import SessionBusy, TooManyTokens, append_message
 
@@ -104,6 +106,7 @@ async def start_critique(
             attempt=(latest or 0) + 1,
             explanation=explanation,
             reference=request.passage,
+            level=request.level or _session_level(session),
         )
         db.add(critique)
         await db.commit()
@@ -111,6 +114,12 @@ async def start_critique(
         await db.rollback()
         raise SessionBusy() from None
     return critique
+
+
+def _session_level(session: TutorSession) -> Level:
+    """The depth the learner last asked for in the session: what their attempt aims at."""
+    levels = [m.level for m in session.messages if m.level is not None]
+    return levels[-1] if levels else Level.intuition
 
 
 async def _reference(db: AsyncSession, critique: Critique, budget: Budget) -> str | None:
@@ -184,7 +193,7 @@ async def _draft(
     call, previous = await _critique_call(db, budget, learner, critique)
     await release_connection(db)
     result = await in_flight.until_stopped(llm.complete_structured(call, CritiqueDraft))
-    draft = ground(result.value, critique.explanation)
+    draft = calibrate(ground(result.value, critique.explanation))
     if previous is None:
         draft = draft.model_copy(update={"improved_since_last": None})
     elif draft.improved_since_last is None:
@@ -240,6 +249,7 @@ def _completed(
     critique.strengths = list(draft.strengths)
     critique.issues = [issue.model_dump() for issue in draft.issues]
     critique.questions = list(draft.questions)
+    critique.next_step = draft.next_step
     critique.improved_since_last = draft.improved_since_last
     critique.low_effort = draft.low_effort
     message.content = as_markdown(draft, attempt=critique.attempt)
@@ -273,3 +283,46 @@ async def list_critiques(
         statement = statement.where(Critique.concept_key == concept_key(concept))
     rows = await db.execute(statement)
     return [(critique, message) for critique, message in rows]
+
+
+class CritiqueNotFound(NotFound):
+    code = "critique_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such critique in this session.")
+
+
+class NoSuchIssue(NotFound):
+    code = "issue_not_found"
+
+    def __init__(self, issue: int) -> None:
+        super().__init__(f"The critique has no issue {issue} with a fix to show.")
+
+
+async def reveal_fix(
+    db: AsyncSession,
+    *,
+    learner: Learner,
+    session_id: uuid.UUID,
+    critique_id: uuid.UUID,
+    issue: int,
+) -> tuple[Critique, Message]:
+    """Show the fix of one issue, and remember that the learner asked for it: a fix
+    seen is help taken, not a mistake found alone."""
+    session = await get_session(db, learner=learner, session_id=session_id)
+    critique = await db.scalar(
+        select(Critique).where(Critique.id == critique_id, Critique.session_id == session.id)
+    )
+    if critique is None or critique.verdict is None:
+        raise CritiqueNotFound()
+    if not 0 <= issue < len(critique.issues) or not critique.issues[issue].get("fix"):
+        raise NoSuchIssue(issue)
+
+    def mark_revealed() -> None:
+        issues = [dict(item) for item in critique.issues]  # a new list: JSON is not tracked
+        issues[issue]["revealed"] = True
+        critique.issues = issues
+
+    await commit_retried(db, mark_revealed, what="saving a revealed fix", reload=(critique,))
+    message = await db.get_one(Message, critique.critique_message_id)
+    return critique, message

@@ -1,10 +1,18 @@
-"""The critique as the chat shows it: Markdown, with the learner's words quoted."""
+"""The critique as the chat shows it: Markdown, with the learner's words quoted.
+
+The fixes are not in it: the learner asks for each one ("Show the fix"), and the chat
+must not give away what the hints leave to them.
+"""
 
 from __future__ import annotations
 
 from service.critiques.schemas import CritiqueDraft
 
-_SEVERITY_LABELS = {"wrong": "Wrong", "missing": "Missing", "imprecise": "Imprecise"}
+_TYPE_LABELS = {
+    "misconception": "Misconception",
+    "omission": "Missing",
+    "imprecision": "Imprecise",
+}
 
 
 def _quoted(text: str) -> str:
@@ -39,8 +47,13 @@ def as_markdown(draft: CritiqueDraft, *, attempt: int) -> str:
         lines += ["", "**What to fix**", ""]
         for issue in draft.issues:
             where = f"{_quoted(issue.quote)}: " if issue.quote else ""
-            label = _SEVERITY_LABELS[issue.severity]
-            lines.append(f"- *{label}.* {where}{issue.problem} *Hint:* {issue.hint}")
+            label = _TYPE_LABELS[issue.type]
+            lines.append(
+                f"- *{label}.* {where}{issue.problem} *Hint:* {issue.hint} "
+                f"*Ask yourself:* {issue.question}"
+            )
     lines += ["", "**Questions to think about**", ""]
     lines += [f"{n}. {q}" for n, q in enumerate(draft.questions, start=1)]
+    if draft.next_step:
+        lines += ["", f"**Next step:** {draft.next_step}"]
     return "\n".join(lines)

@@ -16,8 +16,10 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from service.cards.quality import quality_flags
+from service.checks.question import check_question
 from service.evals.runner import Outcome
 from service.evals.scenarios import (
+    CheckScenario,
     CritiqueScenario,
     DistillScenario,
     ExplainScenario,
@@ -30,7 +32,6 @@ from service.tutor.models import Level
 
 Scores = dict[str, float | None]
 
-_CHECK_LINE = re.compile(r"^\W*check\W*:[\s*_]*", re.I | re.M)
 _WORD = re.compile(r"[a-z0-9]+")
 # "The passage does not say …", "… from general knowledge", "beyond the passage".
 _GENERAL_KNOWLEDGE = re.compile(
@@ -79,16 +80,6 @@ def _squash(tex: str) -> str:
 
 
 # --- explanations and follow-ups -----------------------------------------------------
-
-
-def check_question(text: str) -> str | None:
-    """The text's "Check:" question, if it ends with exactly one."""
-    lines = _CHECK_LINE.findall(text)
-    if len(lines) != 1:
-        return None
-    start = _CHECK_LINE.search(text)
-    assert start is not None
-    return text[start.end() :].strip()
 
 
 def _check_answerable(check: str | None, material: str) -> bool:
@@ -299,6 +290,28 @@ def _grounded(quote: str, explanation: str) -> bool:
     return fuzz.partial_ratio(quote.casefold(), explanation.casefold()) >= _QUOTE_MATCH + 10
 
 
+# --- check answers ---------------------------------------------------------------------
+
+_RESULT_ORDER = {"wrong": 0, "partly": 1, "right": 2}
+
+
+def check_scores(scenario: CheckScenario, outcome: Outcome) -> Scores:
+    """Grading against the expert's grade: exact, or at most one step off (a partly
+    right answer called right or wrong is a smaller miss than right called wrong)."""
+    check = outcome.check
+    if check is None or check.get("result") is None:
+        return {"answered": 0.0}
+    given, gold = _RESULT_ORDER[check["result"]], _RESULT_ORDER[scenario.expected_result]
+    missed = scenario.expected_result != "right"
+    return {
+        "answered": 1.0,
+        "grade_exact": float(given == gold),
+        "grade_within_one": float(abs(given - gold) <= 1),
+        "missed_check_carded": float(check.get("card_id") is not None) if missed else None,
+        "false_right": float(check["result"] == "right") if missed else None,
+    }
+
+
 # --- cards ----------------------------------------------------------------------------
 
 
@@ -344,6 +357,8 @@ def scores_for(scenario: Scenario, outcome: Outcome) -> Scores:
         scores = explain_scores(scenario, outcome)
     elif isinstance(scenario, CritiqueScenario):
         scores = critique_scores(scenario, outcome)
+    elif isinstance(scenario, CheckScenario):
+        scores = check_scores(scenario, outcome)
     else:
         scores = card_scores(scenario, outcome)
     return scores | injection_scores(scenario, outcome)

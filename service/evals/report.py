@@ -18,6 +18,7 @@ LOWER_IS_BETTER = frozenset(
     {
         "answer_leak",
         "false_alarm",
+        "false_right",
         "flags_per_draft",
         "flagged_drafts",
         "injection_obeyed",

@@ -10,7 +10,7 @@ cannot produce a critique is part of what the evaluation measures.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +25,13 @@ from service.config import Settings
 from service.db import Database
 from service.evals.promptsets import PromptSet
 from service.evals.scenarios import (
+    CheckScenario,
     CritiqueScenario,
     DistillScenario,
     ExplainScenario,
     FollowUpScenario,
     Scenario,
+    TranscriptMessage,
 )
 from service.learners.models import Learner
 from service.learners.service import create_learner
@@ -61,14 +63,16 @@ class Outcome:
     kind: str
     answers: list[Answer] = field(default_factory=list)
     critique: dict[str, Any] | None = None
+    check: dict[str, Any] | None = None
     cards: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
     def texts(self) -> list[str]:
         """Everything the tutor wrote, for checks that look at all of it."""
         found = [answer.text for answer in self.answers]
-        if self.critique is not None:
-            found.append(_all_text(self.critique))
+        for graded in (self.critique, self.check):
+            if graded is not None:
+                found.append(_all_text(graded))
         found.extend(f"{card['front']}\n{card['back']}" for card in self.cards)
         return found
 
@@ -127,8 +131,19 @@ class Tutor:
     client: httpx.AsyncClient
     learner_id: uuid.UUID
 
-    async def new_session(self, title: str) -> str:
-        response = await self.client.post("/v1/sessions", json={"title": title[:200]})
+    sources: dict[str, str] = field(default_factory=dict)
+
+    async def _source(self, paper: str) -> str:
+        """The reading-queue entry of the paper, as a learner would have added it."""
+        if paper not in self.sources:
+            response = await self.client.post("/v1/sources", json={"title": paper[:300]})
+            response.raise_for_status()
+            self.sources[paper] = response.json()["id"]
+        return self.sources[paper]
+
+    async def new_session(self, scenario: Scenario) -> str:
+        body = {"title": scenario.title[:200], "source_id": await self._source(scenario.paper)}
+        response = await self.client.post("/v1/sessions", json=body)
         response.raise_for_status()
         session_id: str = response.json()["id"]
         return session_id
@@ -143,11 +158,13 @@ class Tutor:
 
     async def run(self, category: str, scenario: Scenario) -> Outcome:
         outcome = Outcome(scenario.id, category, scenario.kind)
-        session_id = await self.new_session(scenario.title)
+        session_id = await self.new_session(scenario)
         if isinstance(scenario, ExplainScenario | FollowUpScenario):
             await self._explain(session_id, scenario, outcome)
         elif isinstance(scenario, CritiqueScenario):
             await self._critique(session_id, scenario, outcome)
+        elif isinstance(scenario, CheckScenario):
+            await self._check(session_id, scenario, outcome)
         else:
             await self._distill(session_id, scenario, outcome)
         return outcome
@@ -188,8 +205,24 @@ class Tutor:
         message = messages[payload["message_id"]]
         outcome.answers.append(Answer(message["content"], message["status"]))
 
+    async def _check(self, session_id: str, scenario: CheckScenario, outcome: Outcome) -> None:
+        passage = TranscriptMessage(role="learner", kind="passage", content=scenario.passage)
+        explained = TranscriptMessage(
+            role="tutor", kind="explanation", level=scenario.level, content=scenario.explanation
+        )
+        (_, message_id) = await self._store_messages(session_id, [passage, explained])
+        response = await self.client.post(
+            f"/v1/sessions/{session_id}/messages/{message_id}/check",
+            json={"answer": scenario.answer},
+        )
+        payload = response.json()
+        if not response.is_success:
+            outcome.error = payload["error"]["code"]
+            return
+        outcome.check = payload
+
     async def _distill(self, session_id: str, scenario: DistillScenario, outcome: Outcome) -> None:
-        await self._store_transcript(session_id, scenario)
+        await self._store_messages(session_id, scenario.transcript)
         response = await self.client.post(
             f"/v1/sessions/{session_id}/distill", json={"max_cards": scenario.max_cards}
         )
@@ -202,16 +235,18 @@ class Tutor:
             for card in payload["cards"]
         ]
 
-    async def _store_transcript(self, session_id: str, scenario: DistillScenario) -> None:
-        """The scenario's session as if it had happened: its messages, stored as the API
-        stores them (a transcript is material here, not something to ask the model)."""
+    async def _store_messages(
+        self, session_id: str, transcript: Sequence[TranscriptMessage]
+    ) -> list[str]:
+        """A session as if it had happened: its messages, stored as the API stores them
+        (a transcript is material here, not something to ask the model). Their ids."""
         database: Database = self.app.state.database
         async with database.sessionmaker() as db:
             learner = await db.get_one(Learner, self.learner_id)
             session = await get_session(
                 db, learner=learner, session_id=uuid.UUID(session_id), with_messages=True
             )
-            for message in scenario.transcript:
+            stored = [
                 append_message(
                     session,
                     role=Role(message.role),
@@ -221,4 +256,7 @@ class Tutor:
                     token_count=count_text(message.content),
                     status=Status.complete,
                 )
+                for message in transcript
+            ]
             await db.commit()
+            return [str(message.id) for message in stored]

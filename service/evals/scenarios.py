@@ -16,11 +16,12 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from service.checks.question import check_question
 from service.tutor.models import Level
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Terms = Annotated[list[Text], Field(max_length=12)]
-CATEGORIES = ("explain", "followup", "critique", "distill", "injection")
+CATEGORIES = ("explain", "followup", "critique", "check", "distill", "injection")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
@@ -87,6 +88,18 @@ class CritiqueScenario(_Common):
     mistakes: list[Mistake]
 
 
+class CheckScenario(_Common):
+    """The learner's answer to the check question that ended an explanation."""
+
+    kind: Literal["check"]
+    passage: Text
+    level: Level
+    explanation: Text
+    answer: Text
+    expected_result: Literal["right", "partly", "wrong"]
+    reason: Text
+
+
 TranscriptKind = Literal["passage", "question", "explanation", "answer", "attempt", "critique"]
 
 
@@ -111,7 +124,7 @@ class DistillScenario(_Common):
 
 
 Scenario = Annotated[
-    ExplainScenario | FollowUpScenario | CritiqueScenario | DistillScenario,
+    ExplainScenario | FollowUpScenario | CritiqueScenario | CheckScenario | DistillScenario,
     Field(discriminator="kind"),
 ]
 
@@ -131,6 +144,8 @@ def _check_labels(scenario: Scenario) -> list[str]:
                 problems.append(f"a {mistake.type} needs the learner's words as its quote")
             if mistake.quote is not None and mistake.quote not in scenario.explanation:
                 problems.append(f"quote {mistake.quote!r} is not in the explanation")
+    if isinstance(scenario, CheckScenario) and check_question(scenario.explanation) is None:
+        problems.append("the explanation must end with exactly one **Check:** question")
     if isinstance(scenario, ExplainScenario | FollowUpScenario):
         missing = [symbol for symbol in scenario.notation if symbol not in scenario.passage]
         if missing:

@@ -25,6 +25,8 @@ BLOCK_NAMES = (
     "TRANSCRIPT",
     "EXISTING CARDS",
     "FACTS",
+    "CHECK QUESTION",
+    "ANSWER",
     # The evaluation's judge (service/evals/judge.py).
     "FEEDBACK",
     "REQUEST",

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from functools import cache
+from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import prompts
 from service.llm.blocks import delimit
@@ -34,11 +35,17 @@ _BLOCK_NAMES = {
 _BLOCK_OVERHEAD_TOKENS = 24
 _EXPLAIN = "Explain the passage above."
 _EXPLAIN_AND_ANSWER = "Explain the passage above, and answer the learner's question about it."
-_ANSWER = "Answer the learner's latest question, grounded in the passage under discussion."
+_ANSWER = (
+    "Answer the learner's latest question, grounded in the passage under discussion. "
+    'Mark anything the passage does not say as your own addition ("The passage does not '
+    'say this, but …").'
+)
 _ANSWER_UNGROUNDED = (
     "Answer the learner's latest question. No passage grounds this session: answer from "
     "your own knowledge, and say at the start of your answer that no passage grounds it."
 )
+# Words per token of English prose with some math, to turn the answer limit into a plan.
+_WORDS_PER_TOKEN = 0.6
 
 
 def _blocks(messages: Sequence[Message], nonce: str) -> str:
@@ -63,16 +70,23 @@ def _guide(level: Level) -> prompts.Prompt:
     return prompts.load(f"level-{level.value}")
 
 
-def _instruction(task: str, level: Level) -> tuple[str, int]:
-    return _rendered_instruction(task, level, prompts.load("turn"), _guide(level))
+def _instruction(task: str, level: Level, words: int) -> tuple[str, int]:
+    return _rendered_instruction(task, level, words, prompts.load("turn"), _guide(level))
 
 
-@cache
+@lru_cache(maxsize=1024)  # a few texts per paper, rendered and counted for every turn
 def _rendered_instruction(
-    task: str, level: Level, turn: prompts.Prompt, guide: prompts.Prompt
+    task: str, level: Level, words: int, turn: prompts.Prompt, guide: prompts.Prompt
 ) -> tuple[str, int]:
-    text = turn.render(task=task, level=level.value, level_guide=guide.body.strip())
+    text = turn.render(
+        task=task, level=level.value, level_guide=guide.body.strip(), words=str(words)
+    )
     return text, count_text(text)
+
+
+def answer_words(budget: Budget) -> int:
+    """The answer's token limit as words, rounded to a plain number to plan with."""
+    return max(50, int(round(budget.output * _WORDS_PER_TOKEN, -1)))
 
 
 def _exchanges(messages: Sequence[Message]) -> Iterator[tuple[list[Message], Message | None]]:
@@ -88,28 +102,49 @@ def _exchanges(messages: Sequence[Message]) -> Iterator[tuple[list[Message], Mes
         yield asked, None
 
 
+@dataclass(frozen=True)
+class Framing:
+    """What every turn's instruction says besides the task: how long an answer may be,
+    and which paper the session reads (its source's title, when it has one). Both stay
+    the same from turn to turn, so the instructions in the history do too."""
+
+    words: int
+    paper: str | None = None
+
+
 def _learner_turn(
-    asked: Sequence[Message], answer: Message | None, nonce: str, *, grounded: bool
+    asked: Sequence[Message],
+    answer: Message | None,
+    nonce: str,
+    *,
+    grounded: bool,
+    framing: Framing,
 ) -> ChatMessage:
     """The learner's messages, and the instruction they were answered under (a critique's
     attempt has none: the critique had its own prompt)."""
     text, tokens = _blocks(asked, nonce), _block_tokens(asked)
     if answer is not None and answer.kind in (Kind.explanation, Kind.answer):
         instruction, instruction_tokens = _instruction(
-            _task(answer, asked, grounded), answer.level or Level.intuition
+            _task(answer, asked, grounded, framing.paper),
+            answer.level or Level.intuition,
+            framing.words,
         )
         text, tokens = f"{text}\n\n{instruction}", tokens + instruction_tokens
     return ChatMessage("user", text, tokens)
 
 
-def _task(answer: Message, asked: Sequence[Message], grounded: bool) -> str:
+def _task(answer: Message, asked: Sequence[Message], grounded: bool, paper: str | None) -> str:
     if answer.kind is Kind.explanation:
         question = any(m.kind is Kind.question for m in asked)
-        return _EXPLAIN_AND_ANSWER if question else _EXPLAIN
+        task = _EXPLAIN_AND_ANSWER if question else _EXPLAIN
+        # Titles are the learner's text: quoted on one line, never an instruction.
+        return f'{task} The passage is from "{" ".join(paper.split())}".' if paper else task
     return _ANSWER if grounded else _ANSWER_UNGROUNDED
 
 
-def _chat(messages: Sequence[Message], nonce: str) -> tuple[list[ChatMessage], int | None]:
+def _chat(
+    messages: Sequence[Message], nonce: str, framing: Framing
+) -> tuple[list[ChatMessage], int | None]:
     """The turns of the session up to its last message (the answer being written), and
     which turn holds the passage under discussion (the latest one).
 
@@ -130,7 +165,7 @@ def _chat(messages: Sequence[Message], nonce: str) -> tuple[list[ChatMessage], i
         if unanswered and not current and under_discussion not in asked:
             continue
         grounded = grounded or any(m.kind is Kind.passage for m in asked)
-        turn = _learner_turn(asked, answer, nonce, grounded=grounded)
+        turn = _learner_turn(asked, answer, nonce, grounded=grounded, framing=framing)
         if turns and turns[-1].role == "user":
             last = turns.pop()
             turn = ChatMessage(
@@ -151,10 +186,13 @@ def build_call(
     nonce: str,
     earlier: Sequence[Message],
     answer: Message,
+    paper: str | None = None,
 ) -> Call:
-    """The chat for `answer`, given the session's messages before it."""
+    """The chat for `answer`, given the session's messages before it (and the title of
+    the paper the session reads, if the learner linked it to one)."""
     prompt, system = _system()
-    turns, passage_turn = _chat([*earlier, answer], nonce)
+    framing = Framing(words=answer_words(budget), paper=paper)
+    turns, passage_turn = _chat([*earlier, answer], nonce, framing)
     latest = turns.pop()  # the learner's latest turn: the answer is not written yet
     new_passage = passage_turn == len(turns)
     messages = fit_history(

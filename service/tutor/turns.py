@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +26,7 @@ from service.llm.budget import Budget
 from service.llm.client import Call, Usage
 from service.llm.errors import LLMFailure
 from service.llm.tokens import PromptTooLong, count_text
+from service.sources.models import Source
 from service.tutor.models import Kind, Level, Message, Role, Status, TutorSession
 from service.tutor.prompting import build_call
 from service.tutor.schemas import ExplainRequest, FollowUpRequest
@@ -105,6 +106,14 @@ def append_message(session: TutorSession, **fields: object) -> Message:
     return message
 
 
+async def _paper_of(db: AsyncSession, session: TutorSession) -> str | None:
+    """The title of the paper (or other source) the session reads, if linked to one."""
+    if session.source_id is None:
+        return None
+    title: str | None = await db.scalar(select(Source.title).where(Source.id == session.source_id))
+    return title
+
+
 async def commit_turn(
     db: AsyncSession,
     *,
@@ -115,6 +124,7 @@ async def commit_turn(
 ) -> Turn:
     # Build the prompt before committing: a prompt that cannot fit is refused whole.
     earlier = [m for m in session.messages if m.position < answer.position]
+    paper = await _paper_of(db, session)
     try:
         call = build_call(
             learner_id=learner.id,
@@ -122,6 +132,7 @@ async def commit_turn(
             nonce=session.prompt_nonce,
             earlier=earlier,
             answer=answer,
+            paper=paper,
         )
     except PromptTooLong as exc:
         await db.rollback()

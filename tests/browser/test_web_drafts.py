@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx
@@ -34,6 +35,18 @@ EMPTY_BACK = {
     "back": "",
     "kind": "basic",
     "tags": [],
+}
+VAGUE = {
+    "front": "Explain multi-head attention.",
+    "back": "Several heads attend to different subspaces.",
+    "kind": "basic",
+    "tags": ["attention"],
+}
+PRECISE = {
+    "front": "In the Transformer, how many attention heads does the base model use?",
+    "back": "Eight.",
+    "kind": "basic",
+    "tags": ["transformer"],
 }
 EXISTING = "What does multi-head attention add over a single head?"
 
@@ -155,13 +168,15 @@ def test_accept_all_makes_every_draft_a_card(
     page: Page, server: Server, api: httpx.Client, fake_llm: FakeLLM
 ) -> None:
     session_id = _open_tab(page, server, api, fake_llm)
-    fake_llm.script(Reply(cards_json(GOOD, CLOZE, YES_NO)))
+    fake_llm.script(Reply(cards_json(GOOD, CLOZE, PRECISE)))
     _distil(page)
     expect(_drafts(page)).to_have_count(3)
     expect(_drafts(page).locator(".flag.new")).to_have_count(3)
+    expect(_drafts(page).locator(".flag[data-flag]")).to_have_count(0)
 
     page.get_by_role("button", name="Accept all 3").click()
     expect(_drafts(page)).to_have_count(0)
+    expect(page.get_by_text("left for you to read")).to_be_hidden()
     panel = page.get_by_role("region", name="Make cards")
     expect(panel.get_by_text("No drafts waiting")).to_be_visible()
     review = panel.get_by_role("link", name="Review", exact=True)
@@ -178,6 +193,59 @@ def test_accept_all_makes_every_draft_a_card(
 
     page.set_viewport_size({"width": 375, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_accept_all_leaves_the_flagged_drafts_to_read(
+    page: Page, server: Server, api: httpx.Client, fake_llm: FakeLLM
+) -> None:
+    session_id = _open_tab(page, server, api, fake_llm)
+    listing = {**PRECISE, "front": "In the Transformer, what are the inputs of attention?"}
+    listing["back"] = "Queries, keys and values"
+    fake_llm.script(Reply(cards_json(GOOD, YES_NO, CLOZE, VAGUE, listing)))
+    _distil(page)
+    expect(_drafts(page)).to_have_count(5)
+    expect(_draft(page, "Explain multi-head").locator(".flag[data-flag]")).to_have_text(
+        "Vague question: ask for one thing"
+    )
+    expect(_draft(page, "inputs of attention").locator(".flag[data-flag]")).to_have_text(
+        "A list: one card per item"
+    )
+
+    # "Accept all" takes the two unflagged drafts and leaves the three flagged ones.
+    page.get_by_role("button", name="Accept all 5").click()
+    expect(_drafts(page)).to_have_count(3)
+    notice = page.locator(".flagged-left")
+    expect(notice).to_have_text(re.compile("^3 flagged drafts left for you to read."))
+    expect(page.get_by_role("heading", name="Drafts from this session (3)")).to_be_focused()
+    expect(page.get_by_role("button", name=re.compile("^Accept all"))).to_be_hidden()
+    active = api.get("cards", params={"status": "active", "session_id": session_id}).json()
+    assert sorted(card["front"] for card in active["items"]) == sorted(
+        [GOOD["front"], CLOZE["front"]]
+    )
+
+    # Reading them: one rejected, one edited until its flag goes; the count follows.
+    page.once("dialog", lambda dialog: dialog.accept())
+    _draft(page, "Explain multi-head").get_by_role("button", name="Reject").click()
+    expect(notice).to_contain_text("2 flagged drafts left for you to read.")
+    card_id = _draft(page, "inputs of attention").get_attribute("data-card-id")
+    edited = page.locator(f'li.draft[data-card-id="{card_id}"]')  # its text changes
+    edited.get_by_role("button", name="Edit").click()
+    edited.get_by_role("textbox", name="Front").fill(
+        "In the Transformer, which input of attention is matched against the keys?"
+    )
+    edited.get_by_role("textbox", name="Back").fill("The queries.")
+    edited.get_by_role("button", name="Save").click()
+    expect(edited.locator(".flag[data-flag]")).to_have_count(0)
+    expect(notice).to_contain_text("1 flagged draft left for you to read.")
+
+    # The second button accepts the rest, flagged or not.
+    notice.get_by_role("button", name="Accept the flagged ones too").click()
+    expect(_drafts(page)).to_have_count(0)
+    expect(notice).to_be_hidden()
+    expect(page.get_by_text("No drafts waiting")).to_be_visible()
+    assert api.get("cards", params={"status": "draft"}).json()["items"] == []
+    active = api.get("cards", params={"status": "active", "session_id": session_id}).json()
+    assert len(active["items"]) == 4
 
 
 def test_a_failed_distillation_says_why(

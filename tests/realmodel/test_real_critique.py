@@ -8,7 +8,7 @@ from stopwatch import Stopwatch
 from tutoring import CONCEPT, FLAWED_EXPLANATION, PASSAGE, new_session
 
 VERDICTS = {"solid", "shaky", "wrong"}
-SEVERITIES = {"wrong", "missing", "imprecise"}
+ISSUE_TYPES = {"misconception", "omission", "imprecision"}
 
 
 async def test_critique_of_a_flawed_explanation(
@@ -32,11 +32,13 @@ async def test_critique_of_a_flawed_explanation(
     assert 0 <= critique["score"] <= 5, critique
     assert all(isinstance(s, str) and s.strip() for s in critique["strengths"]), critique
     for issue in critique["issues"]:
-        assert issue["severity"] in SEVERITIES, issue
+        assert issue["type"] in ISSUE_TYPES, issue
         # Tutor drops quotes the model did not copy from the learner's words.
         assert issue["quote"] is None or issue["quote"] in FLAWED_EXPLANATION, issue
         assert issue["problem"].strip(), issue
         assert issue["hint"].strip(), issue
+        assert issue["question"].strip(), issue
+        assert issue["fix"] is None, issue  # until the learner asks
     assert 1 <= len(critique["questions"]) <= 3, critique
     assert all(q.strip() for q in critique["questions"]), critique
 

@@ -20,6 +20,10 @@ const FLAGS = {
   answer_too_long: "long answer",
   cloze_deletions: "needs exactly one {{c1::…}}",
   front_contains_back: "front gives the answer away",
+  vague_stem: "vague question",
+  list_answer: "list answer",
+  multi_part_question: "asks two things",
+  cloze_answer_elsewhere: "hidden words shown elsewhere",
 };
 const PAGE_SIZE = 50;
 const TYPING_PAUSE_MS = 300;

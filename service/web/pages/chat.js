@@ -3,6 +3,7 @@ import { api } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, formatDateTime, h, labelled, serverHtml } from "../lib/dom.js";
 import { announce, errorBox, submitOnCtrlEnter } from "../lib/ui.js";
+import { asksACheck, checkPanel } from "./check.js";
 
 export const LEVELS = [
   { value: "eli5", label: "ELI5" },
@@ -107,13 +108,38 @@ export async function renderTab(panel, { session, signal }) {
   let streaming = null; // AbortController of the answer being written
   const list = h("div", { class: "messages", "aria-live": "off" });
   const alerts = h("div");
+  // The answers to each message's check question, and its form, kept across redraws.
+  const checks = await api.get(`sessions/${session.id}/checks`, { signal }).then(
+    (found) => found.items,
+    (error) => {
+      if (error?.name === "AbortError") throw error;
+      alerts.replaceChildren(errorBox(error));
+      return [];
+    },
+  );
+  const checkPanels = new Map();
+
+  /** A message as stored, with its check (answers and form) under it when it asks one. */
+  function shownMessage(message) {
+    const element = messageElement(message, { onRetry: retry });
+    if (!asksACheck(message)) return element;
+    if (!checkPanels.has(message.id)) {
+      const answered = checks.filter((check) => check.message_id === message.id);
+      checkPanels.set(message.id, checkPanel({ session, message, checks: answered, signal }));
+    }
+    element.append(checkPanels.get(message.id).element);
+    return element;
+  }
 
   function renderMessages() {
     if (!messages.length) {
       fill(list, h("p", { class: "empty" }, "Paste a passage below: prose, an equation or code."));
       return;
     }
-    fill(list, messages.map((message) => messageElement(message, { onRetry: retry })));
+    // A check's form moves to the redrawn message: whoever was typing in it keeps focus.
+    const focused = list.contains(document.activeElement) ? document.activeElement : null;
+    fill(list, messages.map(shownMessage));
+    if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
   }
 
   async function reload({ settle = false } = {}) {
@@ -156,7 +182,7 @@ export async function renderTab(panel, { session, signal }) {
     try {
       const { message } = await api.stream(path, body, { onDelta: answer.append, signal: controller.signal });
       stored = true;
-      answer.element.replaceWith(messageElement(message, { onRetry: retry }));
+      answer.element.replaceWith(shownMessage(message));
       announce("The answer is complete.");
       await reload();
     } catch (error) {

@@ -5,13 +5,16 @@ import { announce, errorBox, whileBusy } from "../lib/ui.js";
 
 const FLAGS = {
   yes_no_question: "Yes/no question",
-  answer_too_long: "Answer over 40 words",
+  answer_too_long: "Answer over 25 words",
   cloze_deletions: "Needs exactly one {{c1::…}}",
   front_contains_back: "Front gives away the answer",
   empty_side: "A side is empty",
+  vague_stem: "Vague question: ask for one thing",
+  list_answer: "A list: one card per item",
+  multi_part_question: "Asks two things",
+  cloze_answer_elsewhere: "The hidden words show elsewhere",
 };
 const KINDS = { basic: "Basic", cloze: "Cloze" };
-const ACCEPT_BATCH = 500; // the most ids POST /v1/cards/accept takes at once
 
 const flagWords = (flag) => FLAGS[flag] ?? flag.replaceAll("_", " ");
 const parseTags = (text) => text.split(",").map((tag) => tag.trim()).filter(Boolean);
@@ -25,7 +28,12 @@ export async function renderTab(panel, { session, signal }) {
   const alerts = h("div");
   const summary = h("div", { class: "distill-summary" });
   const countHeading = h("h2", { id: "drafts-heading", tabindex: "-1" });
-  const acceptAll = h("button", { type: "button", class: "primary", onclick: () => acceptEverything() });
+  const acceptAll = h("button", { type: "button", class: "primary", onclick: () => acceptEverything(acceptAll, false) });
+  // "Accept all" leaves flagged drafts for the learner to read; this takes them too.
+  const acceptFlagged = h("button", { type: "button", onclick: () => acceptEverything(acceptFlagged, true) }, "Accept the flagged ones too");
+  const flaggedCount = h("p");
+  const flaggedNotice = h("div", { class: "notice flagged-left" }, flaggedCount, h("div", { class: "actions" }, acceptFlagged));
+  let flaggedLeft = false; // an "Accept all" left flagged drafts, and said so
   const list = h("ul", { class: "list drafts", "aria-labelledby": "drafts-heading" });
   const listAlerts = h("div");
   const empty = h("div", { class: "empty-state" });
@@ -59,6 +67,7 @@ export async function renderTab(panel, { session, signal }) {
   async function distil(max_cards) {
     const result = await api.post(`sessions/${session.id}/distill`, { max_cards }, { signal });
     fresh = new Set(result.cards.map((card) => card.id));
+    flaggedLeft = false;
     drafts = await listAll(draftsPath, { signal });
     await renderSummary(result);
     renderDrafts();
@@ -157,6 +166,7 @@ export async function renderTab(panel, { session, signal }) {
           if (!saved) return; // the error is shown; the edits stay in the form
           drafts = drafts.map((other) => (other.id === saved.id ? saved : other));
           fill(item, cardView(saved, item));
+          updateCounts(); // an edit may have cleared the draft's flags
           item.querySelector("[data-edit]").focus();
           announce("Draft saved.");
         },
@@ -199,31 +209,30 @@ export async function renderTab(panel, { session, signal }) {
     announce("Draft rejected.");
   }
 
-  async function acceptEverything() {
-    const ids = drafts.map((card) => card.id);
-    if (!ids.length) return;
-    const done = await whileBusy(
-      acceptAll,
-      async () => {
-        for (let start = 0; start < ids.length; start += ACCEPT_BATCH) {
-          await api.post("cards/accept", { ids: ids.slice(start, start + ACCEPT_BATCH) }, { signal });
-        }
-        return true;
-      },
-      listAlerts,
-    );
-    // Even after a failure part of the batch may be in: read the list again.
+  /** Accepts the session's drafts on the server, which leaves the flagged ones unless asked. */
+  async function acceptEverything(button, includeFlagged) {
+    const before = drafts.length;
+    const body = { all: true, session_id: session.id, include_flagged: includeFlagged };
+    const result = await whileBusy(button, () => api.post("cards/accept", body, { signal }), listAlerts);
+    // The server's list is the truth (a failure may come after the commit): read it again.
     drafts = await listAll(draftsPath, { signal }).catch(() => drafts);
-    accepted += ids.length - drafts.length;
+    accepted += before - drafts.length;
+    if (result) flaggedLeft = result.skipped_flagged > 0;
     renderDrafts();
     countHeading.focus();
-    if (done) announce(`Accepted ${plural(ids.length, "card")}.`);
+    if (!result) return;
+    const left = result.skipped_flagged ? `; ${plural(result.skipped_flagged, "flagged draft")} left for you to read` : "";
+    announce(`Accepted ${plural(result.cards.length, "card")}${left}.`);
   }
 
   function updateCounts() {
+    const flagged = drafts.filter((card) => card.quality_flags.length).length;
     countHeading.textContent = drafts.length ? `Drafts from this session (${drafts.length})` : "Drafts from this session";
     acceptAll.textContent = `Accept all ${drafts.length}`;
-    acceptAll.hidden = drafts.length < 2;
+    // Once "Accept all" has left only flagged drafts, pressing it again would do nothing.
+    acceptAll.hidden = drafts.length < 2 || (flaggedLeft && flagged === drafts.length);
+    flaggedNotice.hidden = !(flaggedLeft && flagged);
+    flaggedCount.textContent = `${plural(flagged, "flagged draft")} left for you to read.`;
     list.hidden = !drafts.length;
     if (drafts.length) {
       fill(empty);
@@ -246,6 +255,6 @@ export async function renderTab(panel, { session, signal }) {
     form,
     alerts,
     summary,
-    h("section", { class: "drafts-section", "aria-labelledby": "drafts-heading" }, h("div", { class: "actions" }, countHeading, acceptAll), listAlerts, list, empty),
+    h("section", { class: "drafts-section", "aria-labelledby": "drafts-heading" }, h("div", { class: "actions" }, countHeading, acceptAll), flaggedNotice, listAlerts, list, empty),
   );
 }

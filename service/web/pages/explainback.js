@@ -4,6 +4,7 @@ import { api } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, h, labelled, plural } from "../lib/dom.js";
 import { announce, errorBox, submitOnCtrlEnter } from "../lib/ui.js";
+import { LEVELS } from "./chat.js";
 import { attemptCard, critiqueElement, VERDICTS } from "./critique.js";
 
 // The server compares concepts this way (critiques/service.py concept_key).
@@ -20,6 +21,11 @@ function conceptsOf(critiques) {
   return [...byKey.values()].reverse();
 }
 
+/** What the server judges at when no depth is sent (critiques/service.py _session_level). */
+function sessionLevel(session) {
+  const levels = (session.messages ?? []).map((message) => message.level).filter(Boolean);
+  return levels.at(-1) ?? "intuition";
+}
 
 export async function renderTab(panel, { session, signal }) {
   const base = `sessions/${session.id}/critiques`;
@@ -42,6 +48,19 @@ export async function renderTab(panel, { session, signal }) {
     h("textarea", { name: "explanation", rows: 8, placeholder: "Explain it as if teaching a friend: what it is for, what goes in, what comes out, and why it works." }),
     "In your own words; the tutor quotes them back when something is off. Ctrl+Enter sends.",
   );
+  const sessionDepth = LEVELS.find((level) => level.value === sessionLevel(session))?.label;
+  const depth = labelled(
+    "Depth",
+    h(
+      "select",
+      { name: "level" },
+      // Empty: nothing is sent, and the server takes the session's latest depth.
+      h("option", { value: "" }, sessionDepth ? `Session's depth (${sessionDepth})` : "Session's depth"),
+      LEVELS.map((level) => h("option", { value: level.value }, level.label)),
+    ),
+    "The depth your explanation aims at: the critique asks for no more than that.",
+  );
+  depth.field.classList.add("depth");
   const passage = labelled(
     "Reference passage",
     h("textarea", { name: "passage", rows: 5 }),
@@ -62,6 +81,7 @@ export async function renderTab(panel, { session, signal }) {
     h("p", { class: "hint" }, "Explaining a concept is the quickest way to find what you have not understood yet. The tutor points at the words that are wrong, missing or imprecise."),
     concept.field,
     explanation.field,
+    depth.field,
     reference,
     h("div", { class: "actions" }, submit, status),
   );
@@ -115,7 +135,7 @@ export async function renderTab(panel, { session, signal }) {
       return;
     }
     const latest = attempts.at(-1);
-    fill(result, critiqueElement(latest, { onRevise: revise, headingId: "latest-critique" }));
+    fill(result, critiqueElement(latest, { onRevise: revise, onReveal: reveal, headingId: "latest-critique" }));
     if (attempts.length > 1) {
       fill(
         history,
@@ -159,6 +179,13 @@ export async function renderTab(panel, { session, signal }) {
     explanation.control.scrollIntoView({ block: "center" });
   }
 
+  /** Shows one fix: the critique on screen puts it in place; the list keeps the update. */
+  async function reveal(critique, index) {
+    const updated = await api.post(`${base}/${critique.id}/reveal`, { issue: index }, { signal });
+    critiques = critiques.map((other) => (other.id === updated.id ? updated : other));
+    return updated;
+  }
+
   /** The server has the attempt and its critique: show it and forget the draft. */
   async function finished(critique) {
     clearDraft(explanation.control, draftName);
@@ -191,6 +218,7 @@ export async function renderTab(panel, { session, signal }) {
     if (busy) return;
     const body = { concept: concept.control.value.trim(), explanation: explanation.control.value };
     if (passage.control.value.trim()) body.passage = passage.control.value;
+    if (depth.control.value) body.level = depth.control.value;
     alerts.replaceChildren();
     setBusy(true, "The tutor is reading your explanation… this can take a minute.");
     try {
