@@ -224,7 +224,7 @@ async def test_the_proxy_records_replies_and_what_the_server_says_of_itself(
     streamed_messages = _messages("8f3a2c1d9e4b")
     json_messages = _messages("8f3a2c1d9e4b", question="Make a card.")
 
-    assert await read_context(via_proxy, MODEL, seconds=2) == ContextSize(4096, "llama.cpp /props")
+    assert await read_context(via_proxy, MODEL, seconds=15) == ContextSize(4096, "llama.cpp /props")
     await via_proxy.models.list()
     text, (finish, usage) = await _streamed_text(via_proxy, streamed_messages)
     card = await via_proxy.chat.completions.create(
@@ -302,7 +302,7 @@ async def recorded(upstream: FakeLLM, proxy: Any, via_proxy: openai.AsyncOpenAI)
         Reply('{"front": "Why sqrt(d_k)?"}', finish_reason="length", completion_tokens=9),
     )
     await via_proxy.models.list()
-    await read_context(via_proxy, MODEL, seconds=2)
+    await read_context(via_proxy, MODEL, seconds=15)
     await _streamed_text(via_proxy, _messages("8f3a2c1d9e4b"))
     await via_proxy.chat.completions.create(
         model=MODEL,
@@ -347,7 +347,7 @@ async def test_a_replay_answers_another_sessions_requests_as_recorded(
 async def test_a_replay_describes_itself_as_the_recorded_server(
     recorded: Recording, replayed: openai.AsyncOpenAI
 ) -> None:
-    assert await read_context(replayed, MODEL, seconds=2) == ContextSize(4096, "llama.cpp /props")
+    assert await read_context(replayed, MODEL, seconds=15) == ContextSize(4096, "llama.cpp /props")
     [listed] = (await replayed.models.list()).data
     assert listed.id == MODEL
     assert listed.owned_by == "llamacpp"
