@@ -177,9 +177,13 @@ async def test_a_quote_the_learner_did_not_write_is_dropped(
         {"quote": "every other token. … we divide by d_k so"},
     ]
     issue = {"type": "imprecision", "problem": "p", "hint": "h", "question": "q", "fix": "f"}
-    fake_llm.script(Reply(critique_json(issues=[issue | quote for quote in issues])))
-    body = (await critique(api, await new_session(api))).json()
-    assert [issue["quote"] for issue in body["issues"]] == [
+    session_id = await new_session(api)
+    quoted = []
+    for batch in (issues[:4], issues[4:]):  # a critique holds at most four issues
+        fake_llm.script(Reply(critique_json(issues=[issue | quote for quote in batch])))
+        body = (await critique(api, session_id)).json()
+        quoted += [issue["quote"] for issue in body["issues"]]
+    assert quoted == [
         None,
         "gives weights, and we divide",
         "The softmax of Q times K",
@@ -371,12 +375,12 @@ async def test_verdict_score_and_praise_agree(
     expected: tuple[str, int],
 ) -> None:
     issue = json.loads(critique_json())["issues"][0] | {"type": issue_type}
-    strengths = [f"Strength {n}." for n in range(5)]
+    strengths = [f"Strength {n}." for n in range(3)]
     reply = critique_json(verdict=verdict, score=score, issues=[issue], strengths=strengths)
     fake_llm.script(Reply(reply))
     body = (await critique(api, await new_session(api))).json()
     assert (body["verdict"], body["score"]) == expected
-    assert len(body["strengths"]) == {"solid": 5, "shaky": 3, "wrong": 1}[expected[0]]
+    assert len(body["strengths"]) == {"solid": 3, "shaky": 3, "wrong": 1}[expected[0]]
 
 
 async def test_the_level_aimed_at_reaches_the_prompt(

@@ -19,7 +19,7 @@ from service.critiques.models import Verdict
 from service.critiques.schemas import CritiqueDraft
 
 SCORE_RANGES = {Verdict.solid: (4, 5), Verdict.shaky: (2, 3), Verdict.wrong: (0, 1)}
-MOST_STRENGTHS = {Verdict.solid: 6, Verdict.shaky: 3, Verdict.wrong: 1}
+MOST_STRENGTHS = {Verdict.solid: 3, Verdict.shaky: 3, Verdict.wrong: 1}
 
 
 def calibrate(draft: CritiqueDraft) -> CritiqueDraft:

@@ -56,8 +56,10 @@ class CritiqueDraft(BaseModel):
 
     verdict: Verdict
     score: Annotated[int, Field(ge=0, le=5)]
-    strengths: Annotated[list[ShortText], Field(max_length=6)]
-    issues: Annotated[list[IssueDraft], Field(max_length=10)]
+    # Bounded so that a grammar-held small model that keeps adding items still closes
+    # its JSON within one answer's tokens (SmolLM2 at 1,000 did not with ten issues).
+    strengths: Annotated[list[ShortText], Field(max_length=3)]
+    issues: Annotated[list[IssueDraft], Field(max_length=4)]
     questions: Annotated[list[ShortText], Field(min_length=1, max_length=3)]
     next_step: ShortText | None = None
     improved_since_last: bool | None = None
