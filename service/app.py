@@ -23,6 +23,7 @@ from service.db import Database
 from service.errors import ErrorResponse, install_error_handlers
 from service.health import router as health_router
 from service.inflight import InFlight
+from service.knowledge.router import router as knowledge_router
 from service.learners.router import router as learners_router
 from service.limits.service import Limits
 from service.llm.client import LLM
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     for router in (
         learners_router,
+        knowledge_router,
         sources_router,
         tutor_router,
         critiques_router,

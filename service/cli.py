@@ -255,15 +255,39 @@ def evaluate(
     baseline: Annotated[
         Path | None, typer.Option(help="An earlier run's JSON: show the change from it.")
     ] = None,
+    rescore: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Score a stored run's JSON again with today's metrics, asking no model "
+            "(repeat to compare runs)."
+        ),
+    ] = None,
 ) -> None:
     """Measure teaching quality: run the scenarios through Tutor on the configured model
     and print a table of metrics computed in code and, with --judge, by an LLM judge."""
-    from service.evals.command import Options
+    from service.evals.command import Options, rescored
     from service.evals.command import run as run_eval
     from service.evals.promptsets import PromptSetError
     from service.evals.report import ReportError
+    from service.evals.rescore import RescoreError
     from service.evals.scenarios import ScenarioError
 
+    options = Options(
+        scenarios=scenarios,
+        prompt_sets=compare or (prompt_set,),
+        only=only,
+        judge=judge,
+        labelled=labelled if labelled is not None and labelled.is_file() else None,
+        out=out,
+        baseline=baseline,
+        rescore=tuple(rescore or ()),
+    )
+    if options.rescore:
+        try:
+            typer.echo(rescored(options))
+        except (ScenarioError, ReportError, RescoreError) as exc:
+            _fail(str(exc))
+        return
     settings = _settings()
     if model is not None:
         settings = settings.model_copy(
@@ -273,15 +297,6 @@ def evaluate(
         _fail("no model to evaluate: set TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL (or --model)")
     for chatty in ("httpx", "httpx2", "alembic"):  # a line per request or migration
         logging.getLogger(chatty).setLevel(logging.WARNING)
-    options = Options(
-        scenarios=scenarios,
-        prompt_sets=compare or (prompt_set,),
-        only=only,
-        judge=judge,
-        labelled=labelled if labelled is not None and labelled.is_file() else None,
-        out=out,
-        baseline=baseline,
-    )
     try:
         typer.echo(asyncio.run(run_eval(settings, options)))
     except (ScenarioError, PromptSetError, ReportError) as exc:

@@ -5,6 +5,7 @@ from service.checks.models import CheckAnswer
 from service.critiques.models import Critique
 from service.db import Base
 from service.jobs.models import JobRun
+from service.knowledge.models import KnowledgeMark
 from service.learners.models import ApiKey, Learner
 from service.llm.models import LLMCall
 from service.reviews.models import IdempotencyKey, Review
@@ -21,6 +22,7 @@ __all__ = [
     "Critique",
     "IdempotencyKey",
     "JobRun",
+    "KnowledgeMark",
     "LLMCall",
     "Learner",
     "Message",

@@ -85,9 +85,9 @@ ANY_TASK_REPLY = json.dumps(
         "strengths": ["The weighted-average picture is right."],
         "issues": [
             {
-                "type": "omission",
+                "type": "misconception",
                 "quote": None,
-                "problem": "The output is never said.",
+                "problem": "The output is taken to be the weights themselves.",
                 "hint": "What do the weights multiply?",
                 "question": "What is averaged?",
                 "fix": "The weights multiply the values V.",

@@ -414,3 +414,18 @@ def test_critiques_stored_before_issue_types_still_read() -> None:
         "fix": None,
         "revealed": False,
     }
+
+
+async def test_only_the_service_decides_an_attempt_is_low_effort(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    # SmolLM2 once marked a real attempt low effort, and its "solid 5/5" with
+    # misconceptions then skipped calibration.
+    fake_llm.script(Reply(critique_json(verdict="solid", score=5, low_effort=True)))
+    response = await critique(api, await new_session(api))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["low_effort"], body["verdict"], body["score"]) == (False, "shaky", 3)
+    schema = fake_llm.last_request.json["response_format"]["json_schema"]["schema"]
+    assert "low_effort" not in schema["properties"]
+    assert "low_effort" not in schema["required"]

@@ -28,6 +28,7 @@ PICKED = {
     "check": "check-wrong-moe-dont-know",
     "distill": None,  # the first one there
     "injection": "injection-explain-system-override",
+    "adapt": "adapt-attention-scaling-divisor",
 }
 
 EXPLANATION = (
@@ -107,6 +108,8 @@ def _reply_for(request: RecordedRequest) -> Scripted | None:
         return Reply(json.dumps({"reason": "Better.", "winner": _preferred(material)}))
     if VARIANT in system:
         return Reply(EXPLANATION.replace("**Check:**", "(variant)\n\n**Check:**"))
+    if "What Tutor knows about this learner" in material:
+        return Reply(EXPLANATION.replace("scaled by", "scaled (by the root, not d_k) by"))
     answers: list[tuple[str, object]] = [
         ("grading a tutor's feedback", FEEDBACK),
         ("grading a tutor's explanation", RUBRIC),
@@ -164,6 +167,9 @@ async def test_a_run_prints_the_table_and_writes_every_result(
     assert "| injection | injection_obeyed ↓ | 0.00 (1) |" in report
     assert "| check | grade_within_one ↑ | 1.00 (1) |" in report
     assert "| check | missed_check_carded ↑ | 1.00 (1) |" in report
+    # The learner with a history was told of their mistake, and the answer took it up.
+    assert "| adapt | revisits_mistake ↑ | 1.00 (1) |" in report
+    assert "| adapt | revisits_mistake_new_learner ↑ | 0.00 (1) |" in report
     assert "| explain | judge_accuracy ↑ | 4.00 (1) |" in report
     document = json.loads(out.read_text())
     (only_set,) = document["prompt_sets"]
@@ -280,3 +286,46 @@ def test_the_command_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
     result = _cli("--scenarios", str(SHIPPED), "--prompts", "prompts@no-such-revision-x", env=env)
     assert result.exit_code == 1
     assert "prompts@no-such-revision-x" in result.output
+
+
+async def test_a_stored_run_is_scored_again_without_a_model(
+    model: Settings, scenarios: Path, tmp_path: Path
+) -> None:
+    stored = tmp_path / "stored.json"
+    options = Options(
+        scenarios=scenarios,
+        prompt_sets=("prompts",),
+        only="explain-rigorous",
+        judge=False,
+        labelled=None,
+        out=stored,
+    )
+    await run(model, options)
+    document = json.loads(stored.read_text())
+    kept = document["prompt_sets"][0]["scenarios"]["explain-rigorous-attention-scaling"]
+    # Scored by an older ruler (made up here), and the check question since cut away.
+    kept["scores"] = {"check_present": 0.0, "metric_since_removed": 1.0}
+    answer = kept["outcome"]["answers"][0]
+    answer["text"] = answer["text"].split("**Check:**")[0]
+    stored.write_text(json.dumps(document))
+
+    env = {"TUTOR_DATA_DIR": str(tmp_path), "TUTOR_LLM_BASE_URL": "", "TUTOR_LLM_MODEL": ""}
+    rescored = tmp_path / "rescored.json"
+    args = ["--scenarios", str(scenarios), "--rescore", str(stored), "--out", str(rescored)]
+    result = _cli(*args, env=env)  # no model configured: none is asked
+    assert result.exit_code == 0, result.output
+    assert "| explain | check_present ↑ | 0.00 (1) |" in result.output
+    assert "| explain | notation_reused ↑ | 1.00 (1) |" in result.output
+    assert "metric_since_removed" not in result.output
+    again = json.loads(rescored.read_text())["prompt_sets"][0]
+    assert again["label"] == "stored.json: prompts"
+    assert again["scenarios"]["explain-rigorous-attention-scaling"]["scores"]["check_present"] == 0
+
+
+def test_rescoring_what_is_not_a_run_is_one_line(tmp_path: Path) -> None:
+    env = {"TUTOR_DATA_DIR": str(tmp_path)}
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"not": "a run"}')
+    result = _cli("--scenarios", str(SHIPPED), "--rescore", str(bogus), env=env)
+    assert result.exit_code == 1
+    assert "is not the JSON of an earlier `tutor eval`" in result.output

@@ -436,6 +436,25 @@ def test_play_exits_3_when_a_request_had_no_recorded_reply(recording_file: Path)
     assert "1 requests had no recorded reply: re-record with `replay.py record`" in result.stderr
 
 
+def test_play_can_prune_what_no_request_asked_for(recording_file: Path) -> None:
+    recording = Recording.load(recording_file)
+    recording.replies[_key("An old prompt?")] = RecordedReply("Stale.", "stop")
+    recording.save(recording_file)
+
+    result = _run_tool("play", "--prune", str(recording_file), *_ask("What is attention?"))
+
+    assert result.returncode == 0
+    assert "dropped 1 replies no request asked for" in result.stderr
+    assert set(Recording.load(recording_file).replies) == {_key("What is attention?")}
+
+
+def test_a_failed_run_prunes_nothing(recording_file: Path) -> None:
+    before = recording_file.read_text()
+    result = _run_tool("play", "--prune", str(recording_file), *_ask("What is attention?", 2))
+    assert result.returncode == 2
+    assert recording_file.read_text() == before
+
+
 def test_record_merges_the_replies_into_the_file(upstream: FakeLLM, recording_file: Path) -> None:
     upstream.script(Reply("A cache of keys and values.", prompt_tokens=12, completion_tokens=7))
 

@@ -173,6 +173,8 @@ def _seed(client: Any, headers: dict[str, str]) -> dict[str, str]:
         "critique_id": critiqued["id"],
         "check_id": check["id"],
         "day": datetime.now(UTC).date().isoformat(),
+        "misconception_id": f"{critiqued['id']}.0",
+        "concept": critique["concept"],
     }
 
 

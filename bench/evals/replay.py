@@ -305,7 +305,7 @@ def run_command(command: Sequence[str], environment: dict[str, str]) -> int:
         return EXIT_COMMAND_NOT_FOUND
 
 
-def play(recording_path: Path, command: Sequence[str]) -> int:
+def play(recording_path: Path, command: Sequence[str], *, prune: bool = False) -> int:
     recording = Recording.load(recording_path)
     with FakeLLM() as fake:
         recording.apply_server(fake)
@@ -322,6 +322,10 @@ def play(recording_path: Path, command: Sequence[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_STALE_RECORDING
+    if prune and code == 0:
+        dropped = recording.prune()
+        recording.save(recording_path)
+        print(f"replay: dropped {dropped} replies no request asked for", file=sys.stderr)
     return code
 
 
@@ -359,6 +363,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the real server's base URL, e.g. http://127.0.0.1:8080/v1 "
         "(default: TUTOR_LLM_BASE_URL)",
     )
+    play_parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="after a run that asked for every request it needed (exit 0), drop the "
+        "replies it did not ask for (left behind by re-recording after a prompt change)",
+    )
     for subparser in (play_parser, record_parser):
         subparser.add_argument("recording", type=Path, help="the recording's JSON file")
     return parser
@@ -376,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.action == "play":
         if not options.recording.is_file():
             parser.error(f"no recording at {options.recording}: make one with `replay.py record`")
-        return play(options.recording, command)
+        return play(options.recording, command, prune=options.prune)
     return record(options.recording, options.upstream, command)
 
 

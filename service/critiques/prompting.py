@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import prompts
 from service.critiques.models import Critique
@@ -11,6 +12,9 @@ from service.llm.budget import Budget
 from service.llm.client import Call
 from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
 from service.tutor.models import Level
+
+if TYPE_CHECKING:
+    from service.knowledge.notes import Told
 
 # What each depth asks of an explanation: the critique demands no more than that.
 _AIMS = {
@@ -38,8 +42,11 @@ def build_critique_call(
     critique: Critique,
     reference: str | None,
     previous: Critique | None,
+    learner_notes: Told | None = None,
 ) -> Call:
-    """The call; without the previous attempt if only that way it fits the budget."""
+    """The call; without the previous attempt if only that way it fits the budget.
+    What Tutor knows about the learner that bears on it comes last, after the material
+    it is about."""
     prompt = prompts.load("critique")
     system = ChatMessage.of("system", prompt.render())
     parts = [
@@ -56,6 +63,8 @@ def build_critique_call(
     explanation = f"The learner's explanation (attempt {critique.attempt}):\n\n" + delimit(
         "EXPLANATION", critique.explanation, nonce
     )
+    if learner_notes is not None:
+        explanation = f"{explanation}\n\n{learner_notes.text}"
     candidates = [[*parts, _previous_block(previous, nonce)]] if previous else []
     candidates.append(parts)
     needed = 0
@@ -64,6 +73,10 @@ def build_critique_call(
         needed = count_chat([system, user])
         if needed <= budget.prompt:
             return Call(
-                learner_id=learner_id, purpose="critique", prompt=prompt, messages=[system, user]
+                learner_id=learner_id,
+                purpose="critique",
+                prompt=prompt,
+                messages=[system, user],
+                also_used=(learner_notes.prompt,) if learner_notes else (),
             )
     raise PromptTooLong(needed, budget.prompt)

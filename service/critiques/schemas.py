@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from service.critiques.models import Critique, Verdict
 from service.tutor.models import Level, Message
@@ -63,7 +64,9 @@ class CritiqueDraft(BaseModel):
     questions: Annotated[list[ShortText], Field(min_length=1, max_length=3)]
     next_step: ShortText | None = None
     improved_since_last: bool | None = None
-    low_effort: bool = False
+    # Decided by the service (too few words to critique), never asked of the model: a
+    # model that set it would skip calibration (SmolLM2 did, on a correct explanation).
+    low_effort: SkipJsonSchema[bool] = False
 
 
 class IssueOut(BaseModel):

@@ -25,6 +25,7 @@ from service.db import release_connection, utcnow
 from service.dbfaults import commit_retried
 from service.errors import NotFound
 from service.inflight import InFlight
+from service.knowledge.service import told_about
 from service.learners.models import Learner
 from service.llm.budget import Budget
 from service.llm.client import LLM, Call, Usage
@@ -166,14 +167,17 @@ async def _critique_call(
         select(TutorSession.prompt_nonce).where(TutorSession.id == critique.session_id)
     )
     assert nonce is not None  # the critique's session exists: it holds the critique
+    reference = await _reference(db, critique, budget)
+    material = "\n\n".join([critique.concept, critique.explanation, reference or ""])
     try:
         call = build_critique_call(
             learner_id=learner.id,
             budget=budget,
             nonce=nonce,
             critique=critique,
-            reference=await _reference(db, critique, budget),
+            reference=reference,
             previous=previous,
+            learner_notes=await told_about(db, learner.id, material),
         )
     except PromptTooLong as exc:
         raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
@@ -193,7 +197,9 @@ async def _draft(
     call, previous = await _critique_call(db, budget, learner, critique)
     await release_connection(db)
     result = await in_flight.until_stopped(llm.complete_structured(call, CritiqueDraft))
-    draft = calibrate(ground(result.value, critique.explanation))
+    # Whatever a server without a schema let through: only the service says low effort.
+    answered = result.value.model_copy(update={"low_effort": False})
+    draft = calibrate(ground(answered, critique.explanation))
     if previous is None:
         draft = draft.model_copy(update={"improved_since_last": None})
     elif draft.improved_since_last is None:

@@ -22,6 +22,7 @@ from service.evals.report import (
     table,
     write_json,
 )
+from service.evals.rescore import rescore
 from service.evals.runner import eval_settings, running_tutor
 from service.evals.scenarios import Scenario, load_scenarios
 
@@ -35,6 +36,7 @@ class Options:
     labelled: Path | None
     out: Path | None
     baseline: Path | None = None
+    rescore: tuple[Path, ...] = ()
 
 
 def _progress(line: str) -> None:
@@ -64,6 +66,24 @@ def _meta(
         "only": options.only,
         "judge": options.judge,
     }
+
+
+def rescored(options: Options) -> str:
+    """Stored runs scored again with today's metrics; the report as Markdown."""
+    scenarios = load_scenarios(options.scenarios, only=options.only)
+    results = [result for path in options.rescore for result in rescore(path, scenarios)]
+    columns = [column(result) for result in results]
+    if options.baseline is not None:
+        columns.insert(0, baseline_column(options.baseline))
+    names = ", ".join(path.name for path in options.rescore)
+    sections = [
+        f"# Tutor evaluation, stored runs scored again: {names}",
+        "## Results (mean, and over how many scenarios)\n\n" + table(columns),
+    ]
+    if options.out is not None:
+        meta = {"tutor": __version__, "rescored": [str(path) for path in options.rescore]}
+        write_json(options.out, as_json(results, None, meta))
+    return "\n\n".join(sections)
 
 
 async def run(settings: Settings, options: Options) -> str:

@@ -21,8 +21,7 @@ from service.evals.promptsets import PromptSet
 from service.evals.runner import Outcome, Tutor, eval_settings, running_tutor
 from service.evals.scenarios import (
     CritiqueScenario,
-    ExplainScenario,
-    FollowUpScenario,
+    Explained,
     Scenario,
 )
 
@@ -52,7 +51,7 @@ async def _judged(judge: Judge, scenario: Scenario, outcome: Outcome) -> dict[st
     shown = outcome.answers[0].text
     if isinstance(scenario, CritiqueScenario):
         graded: BaseModel | None = await judge.feedback(scenario.explanation, shown)
-    elif isinstance(scenario, ExplainScenario | FollowUpScenario):
+    elif isinstance(scenario, Explained):
         graded = await judge.explanation(scenario.passage, scenario.level.value, shown)
     else:
         return {}
@@ -93,7 +92,7 @@ def _request_of(scenario: Scenario) -> str:
             f"Critique the learner's explanation of {scenario.concept} "
             f"(aimed at depth {scenario.level.value}):\n\n{scenario.explanation}"
         )
-    if isinstance(scenario, ExplainScenario | FollowUpScenario):
+    if isinstance(scenario, Explained):
         return f"Explain at depth {scenario.level.value}:\n\n{scenario.passage}"
     return ""
 

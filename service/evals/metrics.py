@@ -19,6 +19,7 @@ from service.cards.quality import quality_flags
 from service.checks.question import check_question
 from service.evals.runner import Outcome
 from service.evals.scenarios import (
+    AdaptScenario,
     CheckScenario,
     CritiqueScenario,
     DistillScenario,
@@ -127,7 +128,9 @@ def answer_scores(
     }
 
 
-def explain_scores(scenario: ExplainScenario | FollowUpScenario, outcome: Outcome) -> Scores:
+def explain_scores(
+    scenario: ExplainScenario | FollowUpScenario | AdaptScenario, outcome: Outcome
+) -> Scores:
     """The explanation's scores, and each follow-up's averaged in (`followup_*`)."""
     if not outcome.answers or outcome.answers[0].error:
         return {"answered": 0.0}
@@ -229,9 +232,10 @@ def visible_feedback(critique: dict[str, Any]) -> str:
 def consistent(verdict: str, score: int, issues: list[dict[str, Any]]) -> bool:
     """Verdict, score and issues tell one story: no "solid 1/5", no solid with a false
     statement in it, no "wrong" at 4/5."""
-    severities = {issue.get("severity") for issue in issues}
+    # Stored critiques name an issue's kind by `type`, older ones by `severity`.
+    kinds = {issue.get("type") or issue.get("severity") for issue in issues}
     if verdict == "solid":
-        return score >= 4 and "wrong" not in severities and "misconception" not in severities
+        return score >= 4 and "wrong" not in kinds and "misconception" not in kinds
     if verdict == "shaky":
         return 2 <= score <= 4
     return score <= 2
@@ -351,9 +355,30 @@ def injection_scores(scenario: Scenario, outcome: Outcome) -> Scores:
     return {"injection_obeyed": float(obeyed)}
 
 
+# --- adapt -----------------------------------------------------------------------------
+
+
+def adapt_scores(scenario: AdaptScenario, outcome: Outcome) -> Scores:
+    """The explanation's scores, and whether it took up the learner's mistake: with
+    their history, and for comparison as a new learner's answer."""
+    scores = explain_scores(scenario, outcome)
+    if scores["answered"]:
+        scores["revisits_mistake"] = _revisits(scenario, outcome.answers[0].text)
+    alone = outcome.new_learner
+    if alone is not None and not alone.error:
+        scores["revisits_mistake_new_learner"] = _revisits(scenario, alone.text)
+    return scores
+
+
+def _revisits(scenario: AdaptScenario, text: str) -> float:
+    return float(any(_contains(text, term) for term in scenario.revisit))
+
+
 def scores_for(scenario: Scenario, outcome: Outcome) -> Scores:
     scores: Scores
-    if isinstance(scenario, ExplainScenario | FollowUpScenario):
+    if isinstance(scenario, AdaptScenario):
+        scores = adapt_scores(scenario, outcome)
+    elif isinstance(scenario, ExplainScenario | FollowUpScenario):
         scores = explain_scores(scenario, outcome)
     elif isinstance(scenario, CritiqueScenario):
         scores = critique_scores(scenario, outcome)

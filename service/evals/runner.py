@@ -1,7 +1,8 @@
 """Run scenarios through Tutor's own API, in process, against the configured model.
 
-Each run gets a fresh SQLite database in a scratch folder and one learner, and asks the
-way the browser does: sessions, explain, follow-ups, critiques, distillation. So what is
+Each run gets a fresh SQLite database in a scratch folder, each scenario a new learner,
+and asks the way the browser does: sessions, explain, follow-ups, critiques,
+distillation. So what is
 measured is what a learner would see, prompts, grounding and card checks included. A
 scenario whose model call fails is an outcome too (its error code is kept): a model that
 cannot produce a critique is part of what the evaluation measures.
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI
@@ -22,14 +24,19 @@ from fastapi import FastAPI
 import prompts
 from service.app import create_app
 from service.config import Settings
+from service.critiques.models import Critique, Verdict
+from service.critiques.service import concept_key
 from service.db import Database
 from service.evals.promptsets import PromptSet
 from service.evals.scenarios import (
+    AdaptScenario,
     CheckScenario,
     CritiqueScenario,
     DistillScenario,
     ExplainScenario,
     FollowUpScenario,
+    History,
+    PastCritique,
     Scenario,
     TranscriptMessage,
 )
@@ -40,6 +47,9 @@ from service.migrations import upgrade_async
 from service.tutor.models import Kind, Role, Status
 from service.tutor.service import get_session
 from service.tutor.turns import append_message
+
+_VERDICT_OF_SCORE = dict.fromkeys((0, 1), Verdict.wrong) | dict.fromkeys((2, 3), Verdict.shaky)
+_VERDICT_OF_SCORE |= dict.fromkeys((4, 5), Verdict.solid)
 
 # Model calls can take minutes on a small local server; the API call waits for them.
 _REQUEST_TIMEOUT = httpx.Timeout(900.0)
@@ -66,9 +76,12 @@ class Outcome:
     check: dict[str, Any] | None = None
     cards: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    # For a learner with a history: the same request's answer to a new learner.
+    new_learner: Answer | None = None
 
     def texts(self) -> list[str]:
-        """Everything the tutor wrote, for checks that look at all of it."""
+        """Everything the tutor wrote, for checks that look at all of it (the learner's
+        own words, which the API sends back beside it, left out)."""
         found = [answer.text for answer in self.answers]
         for graded in (self.critique, self.check):
             if graded is not None:
@@ -77,11 +90,18 @@ class Outcome:
         return found
 
 
+# Fields of a critique or a check that hold the learner's words, not the tutor's: an
+# injected instruction in an explanation is not obeyed by sending the explanation back.
+_LEARNERS_WORDS = frozenset({"concept", "explanation", "answer", "quote"})
+
+
 def _all_text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
-        return "\n".join(_all_text(item) for item in value.values())
+        return "\n".join(
+            _all_text(item) for key, item in value.items() if key not in _LEARNERS_WORDS
+        )
     if isinstance(value, list):
         return "\n".join(_all_text(item) for item in value)
     return ""
@@ -109,20 +129,26 @@ async def running_tutor(settings: Settings, prompt_set: PromptSet) -> AsyncItera
     await upgrade_async(settings.database)
     app = create_app(settings)
     try:
-        async with app.router.lifespan_context(app):
-            database: Database = app.state.database
-            async with database.sessionmaker() as db:
-                issued = await create_learner(db, name=f"eval-{uuid.uuid4().hex[:8]}")
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(
-                transport=transport,
-                base_url="http://tutor.eval",
-                headers={"Authorization": f"Bearer {issued.key}"},
-                timeout=_REQUEST_TIMEOUT,
-            ) as client:
-                yield Tutor(app, client, issued.learner.id)
+        async with app.router.lifespan_context(app), signed_in(app) as tutor:
+            yield tutor
     finally:
         prompts.use_directory(None)
+
+
+@asynccontextmanager
+async def signed_in(app: FastAPI) -> AsyncIterator[Tutor]:
+    """A client of `app` signed in as a new learner."""
+    database: Database = app.state.database
+    async with database.sessionmaker() as db:
+        issued = await create_learner(db, name=f"eval-{uuid.uuid4().hex[:8]}")
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://tutor.eval",
+        headers={"Authorization": f"Bearer {issued.key}"},
+        timeout=_REQUEST_TIMEOUT,
+    ) as client:
+        yield Tutor(app, client, issued.learner.id)
 
 
 @dataclass
@@ -157,9 +183,24 @@ class Tutor:
         return Answer("", "failed", payload["error"]["code"])
 
     async def run(self, category: str, scenario: Scenario) -> Outcome:
+        """The scenario, played by a new learner: what one scenario leaves behind (its
+        critiques, and so what Tutor knows about its learner) never reaches another."""
+        async with signed_in(self.app) as learner:
+            return await learner.play(category, scenario)
+
+    async def play(self, category: str, scenario: Scenario) -> Outcome:
         outcome = Outcome(scenario.id, category, scenario.kind)
+        if isinstance(scenario, AdaptScenario):
+            await self._seed(scenario.history)
         session_id = await self.new_session(scenario)
-        if isinstance(scenario, ExplainScenario | FollowUpScenario):
+        if isinstance(scenario, AdaptScenario):
+            await self._explain(session_id, scenario, outcome)
+            async with signed_in(self.app) as newcomer:
+                session_id = await newcomer.new_session(scenario)
+                alone = Outcome(scenario.id, category, scenario.kind)
+                await newcomer._explain(session_id, scenario, alone)
+                outcome.new_learner = alone.answers[0]
+        elif isinstance(scenario, ExplainScenario | FollowUpScenario):
             await self._explain(session_id, scenario, outcome)
         elif isinstance(scenario, CritiqueScenario):
             await self._critique(session_id, scenario, outcome)
@@ -170,7 +211,10 @@ class Tutor:
         return outcome
 
     async def _explain(
-        self, session_id: str, scenario: ExplainScenario | FollowUpScenario, outcome: Outcome
+        self,
+        session_id: str,
+        scenario: ExplainScenario | FollowUpScenario | AdaptScenario,
+        outcome: Outcome,
     ) -> None:
         body: dict[str, Any] = {"passage": scenario.passage, "level": scenario.level.value}
         if scenario.question:
@@ -234,6 +278,49 @@ class Tutor:
             {key: card[key] for key in ("front", "back", "kind", "tags", "quality_flags")}
             for card in payload["cards"]
         ]
+
+    async def _seed(self, history: History) -> None:
+        """The learner's past: their critiqued explanations, each in a session of its
+        own as it would have happened, and the concepts they marked known."""
+        for past in history.critiques:
+            for _ in range(past.times):
+                response = await self.client.post("/v1/sessions", json={"title": past.concept})
+                response.raise_for_status()
+                await self._store_critique(response.json()["id"], past)
+        for name in history.known:
+            response = await self.client.patch(
+                f"/v1/me/knowledge/concepts/{quote(name, safe='')}", json={"mark": "known"}
+            )
+            response.raise_for_status()
+
+    async def _store_critique(self, session_id: str, past: PastCritique) -> None:
+        attempt = TranscriptMessage(
+            role="learner", kind="attempt", content=f"My explanation of {past.concept}."
+        )
+        written = TranscriptMessage(role="tutor", kind="critique", content="A critique.")
+        attempt_id, critique_id = await self._store_messages(session_id, [attempt, written])
+        issues = [
+            {"type": "misconception", "quote": None, "problem": mistake, "hint": "", "fix": ""}
+            for mistake in past.mistakes
+        ]
+        database: Database = self.app.state.database
+        async with database.sessionmaker() as db:
+            db.add(
+                Critique(
+                    session_id=uuid.UUID(session_id),
+                    attempt_message_id=uuid.UUID(attempt_id),
+                    critique_message_id=uuid.UUID(critique_id),
+                    concept=past.concept,
+                    concept_key=concept_key(past.concept),
+                    attempt=1,
+                    explanation=attempt.content,
+                    verdict=_VERDICT_OF_SCORE[past.score],
+                    score=past.score,
+                    issues=issues,
+                    questions=[],
+                )
+            )
+            await db.commit()
 
     async def _store_messages(
         self, session_id: str, transcript: Sequence[TranscriptMessage]

@@ -17,11 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from service.checks.question import check_question
+from service.knowledge.notes import RECURRING, mentions
 from service.tutor.models import Level
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Terms = Annotated[list[Text], Field(max_length=12)]
-CATEGORIES = ("explain", "followup", "critique", "check", "distill", "injection")
+CATEGORIES = ("explain", "followup", "critique", "check", "distill", "injection", "adapt")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
@@ -42,7 +43,7 @@ class _Common(_Strict):
     notes: str | None = None
 
 
-class _Explained(_Common):
+class Explained(_Common):
     """A passage explained at a level (and, for a follow-up scenario, questions after)."""
 
     level: Level
@@ -52,7 +53,7 @@ class _Explained(_Common):
     key_terms: Terms
 
 
-class ExplainScenario(_Explained):
+class ExplainScenario(Explained):
     kind: Literal["explain"]
 
 
@@ -63,7 +64,7 @@ class FollowUp(_Strict):
     key_terms: Terms = []
 
 
-class FollowUpScenario(_Explained):
+class FollowUpScenario(Explained):
     kind: Literal["followup"]
     followups: Annotated[list[FollowUp], Field(min_length=1, max_length=5)]
 
@@ -100,6 +101,34 @@ class CheckScenario(_Common):
     reason: Text
 
 
+class PastCritique(_Strict):
+    """A critique of the learner's explanation, before the scenario."""
+
+    concept: Text
+    score: Annotated[int, Field(ge=0, le=5)]
+    # Each a misconception, worded as a critique words its `problem`.
+    mistakes: Annotated[list[Text], Field(max_length=4)] = []
+    # How many critiques, one after another, found the same.
+    times: Annotated[int, Field(ge=1, le=5)] = 1
+
+
+class History(_Strict):
+    """What the learner did before the scenario, stored as Tutor stores it."""
+
+    critiques: Annotated[list[PastCritique], Field(min_length=1, max_length=6)]
+    known: Annotated[list[Text], Field(max_length=6)] = []  # concepts they marked known
+
+
+class AdaptScenario(Explained):
+    """A passage explained to a learner with a history: does the tutor revisit the
+    mistake they keep making? Played twice: by that learner and by a new one."""
+
+    kind: Literal["adapt"]
+    history: History
+    # Words an answer that takes up the learner's mistake would use.
+    revisit: Annotated[list[Text], Field(min_length=1, max_length=8)]
+
+
 TranscriptKind = Literal["passage", "question", "explanation", "answer", "attempt", "critique"]
 
 
@@ -124,7 +153,12 @@ class DistillScenario(_Common):
 
 
 Scenario = Annotated[
-    ExplainScenario | FollowUpScenario | CritiqueScenario | CheckScenario | DistillScenario,
+    ExplainScenario
+    | FollowUpScenario
+    | CritiqueScenario
+    | CheckScenario
+    | DistillScenario
+    | AdaptScenario,
     Field(discriminator="kind"),
 ]
 
@@ -146,7 +180,18 @@ def _check_labels(scenario: Scenario) -> list[str]:
                 problems.append(f"quote {mistake.quote!r} is not in the explanation")
     if isinstance(scenario, CheckScenario) and check_question(scenario.explanation) is None:
         problems.append("the explanation must end with exactly one **Check:** question")
-    if isinstance(scenario, ExplainScenario | FollowUpScenario):
+    if isinstance(scenario, AdaptScenario):
+        for past in scenario.history.critiques:
+            if (
+                past.mistakes
+                and past.times < RECURRING
+                and not mentions(scenario.passage, past.concept)
+            ):
+                problems.append(
+                    f"the tutor would not hear of {past.concept!r}: the passage does not "
+                    f"name it and its mistakes came {past.times} time(s)"
+                )
+    if isinstance(scenario, Explained):
         missing = [symbol for symbol in scenario.notation if symbol not in scenario.passage]
         if missing:
             problems.append(f"notation {missing} is not in the passage")

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import TYPE_CHECKING
 
 import prompts
 from service.llm.blocks import delimit
@@ -25,6 +26,9 @@ from service.llm.budget import Budget
 from service.llm.client import Call
 from service.llm.tokens import ChatMessage, count_text, fit_history
 from service.tutor.models import Kind, Level, Message, Role, Status
+
+if TYPE_CHECKING:
+    from service.knowledge.notes import Told
 
 _BLOCK_NAMES = {
     Kind.passage: "PASSAGE",
@@ -187,13 +191,21 @@ def build_call(
     earlier: Sequence[Message],
     answer: Message,
     paper: str | None = None,
+    learner_notes: Told | None = None,
 ) -> Call:
     """The chat for `answer`, given the session's messages before it (and the title of
-    the paper the session reads, if the learner linked it to one)."""
+    the paper the session reads, if the learner linked it to one, and what Tutor knows
+    about the learner that bears on it)."""
     prompt, system = _system()
     framing = Framing(words=answer_words(budget), paper=paper)
     turns, passage_turn = _chat([*earlier, answer], nonce, framing)
     latest = turns.pop()  # the learner's latest turn: the answer is not written yet
+    if learner_notes is not None:
+        # In the latest turn only: the history before it stays byte for byte what it
+        # was, so a server's cached prompt prefix still matches.
+        latest = ChatMessage.of(
+            "user", f"{latest.content}\n\n{learner_notes.text}", model=budget.model
+        )
     new_passage = passage_turn == len(turns)
     messages = fit_history(
         pinned_head=[system],
@@ -209,7 +221,7 @@ def build_call(
         purpose="explain",
         prompt=prompt,
         messages=messages,
-        also_used=_prompts_in(messages),
+        also_used=_prompts_in(messages) + ((learner_notes.prompt,) if learner_notes else ()),
     )
 
 

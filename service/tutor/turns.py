@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import takewhile
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db import Database, built, table_of, utcnow
 from service.dbfaults import retried
 from service.errors import Conflict, TutorError
+from service.knowledge.service import told_about
 from service.learners.models import Learner
 from service.llm.budget import Budget
 from service.llm.client import Call, Usage
@@ -114,6 +116,14 @@ async def _paper_of(db: AsyncSession, session: TutorSession) -> str | None:
     return title
 
 
+def _material(earlier: Sequence[Message]) -> str:
+    """What the answer is about: the passage under discussion and what was just asked
+    (for what Tutor knows about the learner that bears on it)."""
+    passages = [m.content for m in earlier if m.kind is Kind.passage]
+    asked = list(takewhile(lambda m: m.role is Role.learner, reversed(earlier)))
+    return "\n\n".join([*passages[-1:], *(m.content for m in reversed(asked))])
+
+
 async def commit_turn(
     db: AsyncSession,
     *,
@@ -125,6 +135,7 @@ async def commit_turn(
     # Build the prompt before committing: a prompt that cannot fit is refused whole.
     earlier = [m for m in session.messages if m.position < answer.position]
     paper = await _paper_of(db, session)
+    notes = await told_about(db, learner.id, _material(earlier))
     try:
         call = build_call(
             learner_id=learner.id,
@@ -133,6 +144,7 @@ async def commit_turn(
             earlier=earlier,
             answer=answer,
             paper=paper,
+            learner_notes=notes,
         )
     except PromptTooLong as exc:
         await db.rollback()

@@ -12,6 +12,7 @@ route("/cards", () => import("./pages/cards.js"), { nav: "cards" });
 route("/sources", () => import("./pages/sources.js"), { nav: "sources" });
 route("/log", () => import("./pages/studylog.js"), { nav: "log" });
 route("/stats", () => import("./pages/stats.js"), { nav: "stats" });
+route("/knowledge", () => import("./pages/knowledge.js"), { nav: "knowledge" });
 route("/settings", () => import("./pages/settings.js"), { nav: "settings" });
 
 takeKeyFromFragment();

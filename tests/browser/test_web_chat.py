@@ -163,6 +163,9 @@ def test_ctrl_enter_sends_and_the_page_does_not_jump_while_the_answer_streams(
     assert passage_top
     assert answer_top
     expect(page.locator("article.tutor[data-status=complete]")).to_contain_text("word119")
+    # The finished answer makes the page read the session again and draw it anew: measure
+    # the drawing that stays (on a loaded machine the old one can be going at that moment).
+    expect(page.locator("article[data-kind=passage]")).to_be_visible()
     passage_after = page.locator("article[data-kind=passage]").bounding_box()
     answer_after = page.locator("article.tutor[data-status=complete]").bounding_box()
     assert passage_after

@@ -19,6 +19,7 @@ PAGES = [
     "#/sources",
     "#/log",
     "#/stats",
+    "#/knowledge",
     "#/settings",
 ]
 

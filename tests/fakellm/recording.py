@@ -86,6 +86,7 @@ class Recording:
     server: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)  # free-form: when, which model
     _misses: int = field(default=0, init=False, repr=False, compare=False)
+    _used: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
@@ -135,6 +136,8 @@ class Recording:
             key = fingerprint(body)
             recorded = self.replies.get(key)
             if recorded is not None:
+                with self._lock:
+                    self._used.add(key)
                 return recorded.as_reply()
             with self._lock:
                 self._misses += 1
@@ -145,6 +148,15 @@ class Recording:
             )
 
         return answer
+
+    def prune(self) -> int:
+        """Drops the replies no request asked for since loading (a prompt changed and they
+        were recorded again under the new requests); how many were dropped."""
+        with self._lock:
+            unused = self.replies.keys() - self._used
+        for key in unused:
+            del self.replies[key]
+        return len(unused)
 
     def apply_server(self, fake: FakeLLM) -> None:
         """Makes `fake` describe itself as the recorded server did (its context size first)."""

