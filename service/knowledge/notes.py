@@ -43,7 +43,10 @@ def _words(text: str) -> str:
 
 def mentions(material: str, key: str) -> bool:
     """Whether the material names the concept (as whole words, singular or plural)."""
-    haystack = f" {_words(material)} "
+    return _named_in(f" {_words(material)} ", key)
+
+
+def _named_in(haystack: str, key: str) -> bool:
     phrase = _words(key)
     if not phrase:
         return False
@@ -104,7 +107,8 @@ def _mistake_line(mistake: Misconception) -> str:
 def facts_for(knowledge: Knowledge, material: str) -> list[str]:
     """The lines about the learner that bear on `material`."""
     ignored = {c.key for c in knowledge.concepts if c.mark is Mark.ignore}
-    named = [c for c in knowledge.concepts if c.key not in ignored and mentions(material, c.key)][
+    haystack = f" {_words(material)} "  # once: a learner can have hundreds of concepts
+    named = [c for c in knowledge.concepts if c.key not in ignored and _named_in(haystack, c.key)][
         :MAX_CONCEPTS
     ]
     named_keys = {c.key for c in named}

@@ -91,6 +91,7 @@ def misconceptions_in(critiques: Sequence[CritiqueSeen]) -> list[Misconception]:
     """The mistakes of the learner's critiques, one per mistake however often it came
     back, each identified by its first occurrence (so a mark on it stays put)."""
     found: list[Misconception] = []
+    by_concept: dict[str, list[Misconception]] = {}  # only a concept's own are compared
     for critique in critiques:
         key = concept_key(critique.concept)
         counted: set[str] = set()
@@ -100,7 +101,7 @@ def misconceptions_in(critiques: Sequence[CritiqueSeen]) -> list[Misconception]:
             text = str(issue.get("problem") or "").strip()
             if not text:
                 continue
-            same = _same_mistake(found, key, text)
+            same = _same_mistake(by_concept.get(key, ()), text)
             if same is None:
                 quote = issue.get("quote")
                 found.append(
@@ -114,21 +115,22 @@ def misconceptions_in(critiques: Sequence[CritiqueSeen]) -> list[Misconception]:
                         last_seen=critique.at,
                     )
                 )
+                by_concept.setdefault(key, []).append(found[-1])
             elif same.id not in counted:
                 same.times += 1
                 same.last_seen = critique.at
                 same.state = MisconceptionState.open
             counted.add((same or found[-1]).id)
         if critique.verdict == "solid":
-            for mistake in found:
-                if mistake.concept_key == key and mistake.last_seen < critique.at:
+            for mistake in by_concept.get(key, ()):
+                if mistake.last_seen < critique.at:
                     mistake.state = MisconceptionState.resolved
     return found
 
 
-def _same_mistake(found: Iterable[Misconception], key: str, text: str) -> Misconception | None:
+def _same_mistake(found: Iterable[Misconception], text: str) -> Misconception | None:
     for mistake in found:
-        if mistake.concept_key == key and fuzz.token_set_ratio(mistake.text, text) >= SAME_MISTAKE:
+        if fuzz.token_set_ratio(mistake.text, text) >= SAME_MISTAKE:
             return mistake
     return None
 
