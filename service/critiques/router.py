@@ -13,10 +13,8 @@ from service.critiques import service
 from service.critiques.schemas import CritiqueOut, CritiqueRequest, RevealRequest
 from service.db import SessionDep
 from service.errors import ErrorResponse
-from service.inflight import InFlightDep, InFlightStateDep
-from service.limits.service import ModelCallAllowed
-from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
+from service.modelcall import ModelCallDep
 from service.tutor.models import Message
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
@@ -38,27 +36,20 @@ _CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=_CREATE_ERRORS)
 async def create_critique(
-    session_id: uuid.UUID,
-    body: CritiqueRequest,
-    learner: CurrentLearner,
-    db: SessionDep,
-    llm: LLMDep,
-    _allowed: ModelCallAllowed,
-    _in_flight: InFlightDep,
-    in_flight: InFlightStateDep,
+    session_id: uuid.UUID, body: CritiqueRequest, call: ModelCallDep
 ) -> CritiqueOut:
     """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
     critique = await service.start_critique(
-        db,
-        budget=await llm.budget("critique"),
-        learner=learner,
+        call.db,
+        budget=await call.llm.budget("critique"),
+        learner=call.learner,
         session_id=session_id,
         request=body,
     )
     critique = await service.run_critique(
-        db, llm=llm, in_flight=in_flight, learner=learner, critique=critique
+        call.db, llm=call.llm, in_flight=call.in_flight, learner=call.learner, critique=critique
     )
-    message = await db.get_one(Message, critique.critique_message_id)
+    message = await call.db.get_one(Message, critique.critique_message_id)
     return CritiqueOut.of(critique, message)
 
 
