@@ -251,10 +251,17 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         with contextlib.closing(answer):
             body = self._relay(answer)
-        if body is not None:
-            content_type = answer.headers.get("content-type", "")
-            complete = Answer(answer.status_code, content_type, body)
-            self.server.remember(self.command, self.path, request, complete)
+        if body is None:
+            return
+        content_type = answer.headers.get("content-type", "")
+        complete = Answer(answer.status_code, content_type, body)
+        # Kept before the client sees the answer end: whoever acts on an answer (the
+        # command finishing, the recording then saved) finds its reply recorded.
+        self.server.remember(self.command, self.path, request, complete)
+        try:
+            self.wfile.write(LAST_CHUNK)
+        except OSError:
+            self.close_connection = True  # the client left; the upstream's answer was whole
 
     def _upstream_headers(self) -> dict[str, str]:
         headers = {
@@ -263,7 +270,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         return {**headers, "Accept-Encoding": "identity"}
 
     def _relay(self, answer: httpx.Response) -> bytes | None:
-        """Passes the answer on as it arrives; its body, or None when it did not all get through."""
+        """Passes the answer on as it arrives, all but its last chunk; its body, or None
+        when it did not all get through."""
         received: list[bytes] = []
         try:
             self.send_response_only(answer.status_code, answer.reason_phrase)
@@ -275,7 +283,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
             for data in answer.iter_bytes():
                 received.append(data)
                 self.wfile.write(http_chunk(data))
-            self.wfile.write(LAST_CHUNK)
         except (httpx.HTTPError, OSError):
             # The upstream cut its answer (the client must see a cut too: no last chunk),
             # or the client left. Either way the reply is incomplete: nothing to record.
