@@ -11,8 +11,14 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.apidocs import router as docs_router
+from service.background import Background
 from service.body_limit import BodySizeLimitMiddleware
-from service.cards.exchange_router import IMPORT_BODY_LIMIT, IMPORT_PATH
+from service.cards.exchange_router import (
+    APKG_BODY_LIMIT,
+    APKG_IMPORT_PATH,
+    IMPORT_BODY_LIMIT,
+    IMPORT_PATH,
+)
 from service.cards.exchange_router import router as exchange_router
 from service.cards.router import router as cards_router
 from service.checks.router import router as checks_router
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             watch.cancel()
+            await app.state.background.close()
             # Answers cut by the shutdown are still saving; the database must outlive them.
             await app.state.in_flight.settle(at_most=_SAVE_SECONDS)
             await limits.close()
@@ -93,7 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = SystemClock()
     app.state.in_flight = InFlight(grace_seconds=settings.shutdown_grace_seconds)
     app.state.metrics = Metrics()
-    app.add_middleware(BodySizeLimitMiddleware, per_path={IMPORT_PATH: IMPORT_BODY_LIMIT})
+    app.state.background = Background()
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        per_path={IMPORT_PATH: IMPORT_BODY_LIMIT, APKG_IMPORT_PATH: APKG_BODY_LIMIT},
+    )
     # Added last, so outermost: it counts what the other middleware answers too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)

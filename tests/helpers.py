@@ -7,15 +7,17 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from scheduler.history import CardHistory
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.reviews.models import Review
 
@@ -155,6 +157,8 @@ def reviewed_card(learner_id: uuid.UUID, days: list[date]) -> tuple[Card, list[R
             card_id=card.id,
             learner_id=learner_id,
             grade=4,
+            rating=3,
+            scheduler="sm2",
             reviewed_at=datetime(d.year, d.month, d.day, 12, tzinfo=UTC),
             review_date=d,
             duration_ms=None,
@@ -165,3 +169,48 @@ def reviewed_card(learner_id: uuid.UUID, days: list[date]) -> tuple[Card, list[R
         for d in days
     ]
     return card, reviews
+
+
+async def store_histories(
+    sessions: async_sessionmaker[AsyncSession],
+    learner_id: uuid.UUID,
+    histories: Sequence[CardHistory],
+) -> None:
+    """Review histories (tests/synthetic_reviews.py) as the learner's own, written
+    straight to the database: a card per history, a review row per review."""
+    async with sessions() as db:
+        for history in histories:
+            first, last = history.reviews[0], history.reviews[-1]
+            card = Card(
+                learner_id=learner_id,
+                front=f"Card {history.key}",
+                back="an answer",
+                kind=CardKind.basic,
+                status=CardStatus.active,
+                origin=CardOrigin.manual,
+                due=last.review_date + timedelta(days=1),
+                activated_on=first.review_date,
+                started_on=first.review_date,
+                last_reviewed_at=last.reviewed_at,
+                created_at=first.reviewed_at,
+            )
+            db.add(card)
+            await db.flush()
+            db.add_all(
+                Review(
+                    card_id=card.id,
+                    learner_id=learner_id,
+                    grade=review.grade,
+                    rating=int(review.rating),
+                    scheduler="sm2",
+                    reviewed_at=review.reviewed_at,
+                    review_date=review.review_date,
+                    duration_ms=None,
+                    drill=False,
+                    before={},
+                    after={},
+                    created_at=review.reviewed_at,
+                )
+                for review in history.reviews
+            )
+        await db.commit()

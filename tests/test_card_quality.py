@@ -21,6 +21,7 @@ from service.cards.quality import (
     YES_NO_QUESTION,
     count_words,
     is_skippable,
+    lacks_deletion,
     quality_flags,
 )
 
@@ -167,6 +168,33 @@ def test_hide_reveal_plain(text: str, hidden: str, revealed: str, bare: str) -> 
     assert hide(text) == hidden
     assert reveal(text) == revealed
     assert plain(text) == bare
+
+
+@pytest.mark.parametrize(
+    ("number", "hidden", "revealed"),
+    [
+        (
+            1,
+            "[…] scales by $\\sqrt{d_k}$, cost $O(n^2)$",
+            "**softmax** scales by $\\sqrt{d_k}$, cost $O(n^2)$",
+        ),
+        (
+            2,
+            "softmax scales by $[…]$, cost [big O]",
+            "softmax scales by $\\sqrt{d_k}$, cost **$O(n^2)$**",
+        ),
+        (
+            3,
+            "softmax scales by $\\sqrt{d_k}$, cost $O(n^2)$",
+            "softmax scales by $\\sqrt{d_k}$, cost $O(n^2)$",
+        ),
+    ],
+)
+def test_one_number_asked_as_on_ankis_card_for_it(number: int, hidden: str, revealed: str) -> None:
+    # An Anki cloze note makes a card per number; the others show their answers plainly.
+    text = "{{c1::softmax}} scales by ${{c2::\\sqrt{d_k}}}$, cost {{c2::$O(n^2)$::big O}}"
+    assert hide(text, number) == hidden
+    assert reveal(text, number) == revealed
 
 
 def test_deeply_nested_deletions_do_not_recurse() -> None:
@@ -379,6 +407,27 @@ def test_a_cloze_without_a_deletion_asks_nothing() -> None:
     """Small models write cloze cards with no deletion; Anki makes no card of them."""
     flags = quality_flags("RoPE encodes position by rotating query and key pairs", "", "cloze")
     assert flags == [EMPTY_SIDE, CLOZE_DELETIONS]
+
+
+@pytest.mark.parametrize(
+    ("text", "lacks"),
+    [
+        (ROPE_CLOZE, False),
+        ("{{c2::GQA}} shares key/value heads", False),  # any number from 1 will do
+        ("{{c1::{{c2::nested}} only}}", False),
+        ("Anki's {{c1::answer::hint}} syntax: {{c1::x::}}", False),
+        ("RoPE encodes position by rotating query and key pairs", True),
+        ("", True),
+        ("RoPE encodes position by {{c0::rotating}} pairs", True),  # c0 is no deletion
+        ("RoPE encodes position by {{c1::rotating pairs", True),  # never closed
+        ("RoPE encodes position by {{c1::}} pairs", True),  # hides nothing
+        ("RoPE encodes position by {{c1::  ::a verb}} pairs", True),  # only a hint
+        ("RoPE encodes position by {c1::rotating} pairs", True),
+    ],
+)
+def test_lacks_deletion_matches_the_empty_side_of_a_cloze(text: str, lacks: bool) -> None:
+    assert lacks_deletion(text) is lacks
+    assert (EMPTY_SIDE in quality_flags(text, "", "cloze")) is lacks
 
 
 def test_front_contains_back_is_not_checked_on_cloze_cards() -> None:

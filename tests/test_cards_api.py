@@ -8,9 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import FakeLLM, Reply
 from helpers import bearer, error_of
+from service.cards.models import Card
 
 SCALING = {
     "front": "In the Transformer, what does the $1/\\sqrt{d_k}$ factor in attention prevent?",
@@ -257,3 +260,143 @@ async def test_accept_takes_ids_or_all(api: httpx.AsyncClient, body: dict[str, A
     response = await api.post("/v1/cards/accept", json=filled)
     assert response.status_code == 422
     assert error_of(response)["code"] == "validation_error"
+
+
+# --- cloze cards need a deletion to be reviewed ------------------------------------------
+
+ROPE = "RoPE encodes position by {{c1::rotating}} pairs of query and key dimensions."
+NO_DELETION = [
+    "RoPE encodes position by rotating pairs of query and key dimensions.",
+    "RoPE encodes position by {{c0::rotating}} pairs.",  # numbers start at c1
+    "RoPE encodes position by {{c1::rotating pairs.",  # never closed
+    "RoPE encodes position by {{c1::}} pairs.",  # hides nothing
+]
+
+
+def refused_for_the_missing_deletion(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 422, response.text
+    error = error_of(response)
+    assert error["code"] == "cloze_without_deletion"
+    assert "{{c1::answer}}" in error["message"]
+    return error
+
+
+@pytest.mark.parametrize("front", NO_DELETION)
+async def test_a_manual_cloze_card_without_a_deletion_is_refused(
+    api: httpx.AsyncClient, front: str
+) -> None:
+    response = await api.post("/v1/cards", json={"front": front, "kind": "cloze"})
+
+    refused_for_the_missing_deletion(response)
+    assert (await api.get("/v1/cards")).json()["items"] == []
+    # The same text is a fine basic card (it has a back).
+    await add(api, front=front, back="By rotating.", kind="basic")
+
+
+@pytest.mark.parametrize("front", NO_DELETION[:2])
+async def test_an_edit_cannot_leave_an_active_cloze_card_without_a_deletion(
+    api: httpx.AsyncClient, front: str
+) -> None:
+    card = await add(api, front=ROPE, kind="cloze")
+    basic = await add(api, front="What does RoPE rotate?", back="Query/key pairs")
+    url = f"/v1/cards/{card['id']}"
+
+    refused_for_the_missing_deletion(await api.patch(url, json={"front": front}))
+    refused_for_the_missing_deletion(
+        await api.patch(f"/v1/cards/{basic['id']}", json={"kind": "cloze"})
+    )
+    assert (await api.get(url)).json() == card  # nothing changed, not even updated_at
+
+    # Made basic in the same edit, the text is a question again.
+    edited = await api.patch(url, json={"front": front, "kind": "basic", "back": "Rotating."})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["kind"], edited.json()["status"]) == ("basic", "active")
+    # The flags follow the kind: a basic card with a deletion's markup is flagged.
+    cloze_again = await api.patch(url, json={"front": ROPE, "kind": "cloze", "back": ""})
+    assert cloze_again.json()["quality_flags"] == []
+    assert (await api.patch(url, json={"kind": "basic"})).json()["quality_flags"] == [
+        "empty_side",
+        "cloze_deletions",
+    ]
+
+
+async def test_a_suspended_cloze_card_may_lose_its_deletion_but_not_come_back(
+    api: httpx.AsyncClient,
+) -> None:
+    card = await add(api, front=ROPE, kind="cloze", tags=["rope"])
+    url = f"/v1/cards/{card['id']}"
+    await api.patch(url, json={"status": "suspended"})
+
+    edited = await api.patch(url, json={"front": NO_DELETION[0]})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["quality_flags"] == ["empty_side", "cloze_deletions"]
+    refused_for_the_missing_deletion(await api.patch(url, json={"status": "active"}))
+    assert (await api.patch(url, json={"tags": ["rope", "fix"]})).status_code == 200
+
+    back = await api.patch(url, json={"front": ROPE, "status": "active"})
+    assert back.status_code == 200, back.text
+    assert (back.json()["status"], back.json()["quality_flags"]) == ("active", [])
+
+
+async def test_a_card_saved_before_the_rule_can_be_retagged_and_suspended(
+    api: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    card = await add(api, front=ROPE, kind="cloze")
+    # Written before cloze cards needed a deletion: active, and nothing to hide.
+    await session.execute(
+        update(Card).where(Card.id == uuid.UUID(card["id"])).values(front=NO_DELETION[0])
+    )
+    await session.commit()
+    url = f"/v1/cards/{card['id']}"
+
+    assert (await api.patch(url, json={"tags": ["rope"]})).status_code == 200
+    refused_for_the_missing_deletion(await api.patch(url, json={"front": NO_DELETION[1]}))
+    suspended = await api.patch(url, json={"status": "suspended"})
+    assert suspended.json()["status"] == "suspended"
+
+
+ROPE_DRAFT = {"front": ROPE, "back": "", "kind": "cloze"}
+
+
+async def test_a_draft_without_a_deletion_stays_a_draft_until_it_has_one(
+    api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    session_id, (draft, precise) = await drafts_of_a_session(api, fake_llm, ROPE_DRAFT, PRECISE)
+    url = f"/v1/cards/{draft['id']}"
+
+    # A draft may lose its deletion: it keeps existing, with its flag.
+    edited = await api.patch(url, json={"front": NO_DELETION[0]})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["status"], edited.json()["quality_flags"]) == (
+        "draft",
+        ["empty_side", "cloze_deletions"],
+    )
+
+    # Accepting it, alone or among others, is refused; the others stay drafts too.
+    refused_for_the_missing_deletion(await api.patch(url, json={"status": "active"}))
+    both = await api.post("/v1/cards/accept", json={"ids": [precise["id"], draft["id"]]})
+    assert refused_for_the_missing_deletion(both)["details"] == {"ids": [draft["id"]]}
+    assert set((await statuses(api)).values()) == {"draft"}
+    # "Accept all", even with the flagged ones, leaves it for the learner to fix.
+    body = {"all": True, "session_id": session_id, "include_flagged": True}
+    everything = await api.post("/v1/cards/accept", json=body)
+    assert [card["id"] for card in everything.json()["cards"]] == [precise["id"]]
+    assert everything.json()["skipped_flagged"] == 1
+    assert (await statuses(api))[draft["id"]] == "draft"
+
+    fixed = await api.patch(url, json={"front": ROPE, "status": "active"})
+    assert fixed.status_code == 200, fixed.text
+    assert (fixed.json()["status"], fixed.json()["quality_flags"]) == ("active", [])
+    assert fixed.json()["schedule"]["due"] is not None
+
+
+async def test_the_api_documents_the_refusal(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    for path, method in [
+        ("/v1/cards", "post"),
+        ("/v1/cards/{card_id}", "patch"),
+        ("/v1/cards/accept", "post"),
+    ]:
+        documented = paths[path][method]["responses"]["422"]
+        assert "`cloze_without_deletion`" in documented["description"], (path, method)
+        assert "{{c1::answer}}" in documented["description"]

@@ -15,6 +15,7 @@ from service.cards.csv_io import (
     format_csv,
     parse_cards,
 )
+from service.cards.quality import WRITE_A_DELETION
 
 
 def card(front: str, back: str = "An answer", *, tags: tuple[str, ...] = ()) -> CsvCard:
@@ -96,7 +97,7 @@ def test_exported_cloze_without_a_back_imports_again() -> None:
 def test_byte_order_mark_is_accepted() -> None:
     parsed = parse_cards("\N{BYTE ORDER MARK}front,back\nQ,A\n".encode())
 
-    assert parsed == ParsedImport(rows=[ImportRow(2, "Q", "A", ())], errors=[])
+    assert parsed == ParsedImport(rows=[ImportRow(2, "Q", "A", (), tags_given=False)], errors=[])
 
 
 @pytest.mark.parametrize(
@@ -253,17 +254,44 @@ ANKI_FULL_EXPORT = (
 )
 
 
-def test_anki_export_skips_guid_note_type_and_deck_columns() -> None:
+def test_anki_export_keeps_the_guid_and_skips_note_type_and_deck_columns() -> None:
     parsed = parse_text(ANKI_FULL_EXPORT)
 
     assert parsed.errors == []
     assert parsed.rows == [
         ImportRow(
-            7, "What is attention?\nIn one line.", "Q & K <dot> V\nweighted", ("attention", "ml")
+            7,
+            "What is attention?\nIn one line.",
+            "Q & K <dot> V\nweighted",
+            ("attention", "ml"),
+            guid="C<g<r*y{^Q",
         ),
-        ImportRow(8, "Softmax of {{c1::$\\frac{a}{b}$::a ratio}}", "", ()),
-        ImportRow(9, 'A "quoted"\ttab', "two\nlines", ()),
+        ImportRow(8, "Softmax of {{c1::$\\frac{a}{b}$::a ratio}}", "", (), guid="bY&^lpUR~."),
+        ImportRow(9, 'A "quoted"\ttab', "two\nlines", (), guid="m_prCgWIYQ"),
     ]
+
+
+def test_anki_guids_are_optional_and_bounded() -> None:
+    long_guid = "g" * 65
+    text = (
+        "#separator:tab\n#guid column:1\n#tags column:4\n"
+        " abc \tQ1\tA1\tt\n"  # 4: Anki's GUIDs hold no spaces; surrounding ones go
+        "\tQ2\tA2\t\n"  # 5: no GUID, as in a note added to the file by hand
+        f"{long_guid}\tQ3\tA3\t\n"  # 6
+    )
+
+    parsed = parse_text(text)
+
+    assert [(row.line, row.guid) for row in parsed.rows] == [(4, "abc"), (5, None)]
+    assert parsed.errors == [RowError(6, "The GUID is longer than 64 characters.")]
+
+
+def test_anki_rows_without_a_tags_column_do_not_give_tags() -> None:
+    text = "#separator:tab\n#guid column:1\n#tags:from_anki\nabc\tQ\tA\n"
+
+    [row] = parse_text(text).rows
+
+    assert (row.tags, row.tags_given) == (("from_anki",), False)
 
 
 def test_anki_export_with_tags_in_column_3() -> None:
@@ -356,7 +384,7 @@ def test_older_anki_export_without_headers_is_detected_by_its_tabs() -> None:
 
     assert parsed.rows == [
         ImportRow(1, "What is PPO?", "A policy-gradient method, clipped", ("rl", "ppo")),
-        ImportRow(2, "Q2", "A2", ()),
+        ImportRow(2, "Q2", "A2", (), tags_given=False),  # no tags exported for this one
     ]
 
 
@@ -369,8 +397,8 @@ def test_leading_hash_lines_without_a_known_key_are_comments_as_in_anki() -> Non
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("#html:true\nQ,<b>x</b>\tA\n", ImportRow(2, "Q,x", "A", ())),
-        ("#html:true\nQ,A<br>more\n", ImportRow(2, "Q", "A\nmore", ())),
+        ("#html:true\nQ,<b>x</b>\tA\n", ImportRow(2, "Q,x", "A", (), tags_given=False)),
+        ("#html:true\nQ,A<br>more\n", ImportRow(2, "Q", "A\nmore", (), tags_given=False)),
     ],
     ids=["tab", "comma"],
 )
@@ -378,3 +406,46 @@ def test_without_a_separator_header_the_first_data_line_decides(
     text: str, expected: ImportRow
 ) -> None:
     assert parse_text(text).rows == [expected]
+
+
+# --- cloze cards without a deletion ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Tutor's CSV says cloze, but the front hides nothing.
+        "front,back,kind\nRoPE rotates pairs,,cloze\n",
+        "front,back,kind\nRoPE rotates pairs,Su et al.,Cloze\n",
+        # A deletion's opening without a deletion: c0, no closing braces, nothing hidden.
+        "front,back\nRoPE {{c0::rotates}} pairs,\n",
+        "front,back\nRoPE {{c0::rotates}} pairs,Su et al.\n",
+        "front,back\nRoPE {{c1::rotates pairs,Su et al.\n",
+        "front,back\nRoPE {{c1::}} pairs,Su et al.\n",
+        # Anki's cloze note type (by its name), with the deletion taken out.
+        "#separator:tab\n#notetype column:1\nCloze\tRoPE rotates pairs\tSu et al.\n",
+    ],
+)
+def test_a_cloze_row_without_a_deletion_is_an_error(text: str) -> None:
+    parsed = parse_text(text)
+
+    assert parsed.rows == []
+    [error] = parsed.errors
+    assert error.message == WRITE_A_DELETION
+    assert "{{c1::answer}}" in error.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "front,back,kind\nWhat does RoPE rotate?,Query/key pairs,basic\n",
+        "front,back,kind\nRoPE {{c1::rotates}} pairs,,basic\n",  # the text decides: cloze
+        "#separator:tab\n#notetype column:1\nBasic\tRoPE {{c2::rotates}} pairs\t\n",
+        "#separator:tab\n#notetype column:1\nTutor Cloze\tRoPE {{c1::rotates}} pairs\t\n",
+    ],
+)
+def test_rows_with_a_deletion_or_without_a_cloze_kind_import(text: str) -> None:
+    parsed = parse_text(text)
+
+    assert parsed.errors == []
+    assert len(parsed.rows) == 1

@@ -158,3 +158,52 @@ async def test_sessions_from_before_prompt_nonces_each_get_their_own(database_ur
         await database.dispose()
     assert len(set(nonces)) == 3
     assert all(len(nonce) == 12 and int(nonce, 16) >= 0 for nonce in nonces)
+
+
+async def test_fsrs_columns_arrive_without_touching_a_row_already_there(database_url: str) -> None:
+    """0015 adds columns to the tables everything refers to (learners, cards, reviews):
+    on SQLite a rebuilt table would take every referring row with it (foreign keys on)."""
+    from alembic import command
+
+    from helpers import reviewed_card
+    from service.learners.service import create_learner
+
+    database = Database(database_url)
+    try:
+        async with database.sessionmaker() as db:
+            learner = (await create_learner(db, name="ada", timezone="UTC")).learner
+            card, reviews = reviewed_card(
+                learner.id, [datetime(2026, 3, d).date() for d in (1, 2, 9)]
+            )
+            card.tags = ["gqa"]
+            db.add(card)
+            await db.flush()
+            for review, grade in zip(reviews, (2, 3, 5), strict=True):
+                review.grade = grade
+            db.add_all(reviews)
+            await db.commit()
+
+        def back_and_forth(connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0014")
+            command.upgrade(config, "head")
+
+        async with database.engine.begin() as connection:
+            await connection.run_sync(back_and_forth)
+        async with database.engine.connect() as connection:
+            counts = {
+                table: (await connection.scalar(text(f"SELECT count(*) FROM {table}")))  # noqa: S608
+                for table in ("learners", "cards", "card_tags", "reviews")
+            }
+            ratings = (
+                await connection.execute(
+                    text("SELECT grade, rating, scheduler FROM reviews ORDER BY grade")
+                )
+            ).all()
+            scheduler = await connection.scalar(text("SELECT scheduler FROM learners"))
+    finally:
+        await database.dispose()
+    assert counts == {"learners": 1, "cards": 1, "card_tags": 1, "reviews": 3}
+    assert [tuple(row) for row in ratings] == [(2, 1, "sm2"), (3, 2, "sm2"), (5, 4, "sm2")]
+    assert scheduler == "sm2"

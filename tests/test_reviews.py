@@ -57,6 +57,7 @@ async def test_a_new_card_is_due_on_the_day_it_becomes_active(
         "drill": False,
         "lapses": 0,
         "last_reviewed_at": None,
+        "fsrs": None,
     }
     queue = (await api.get("/v1/reviews/queue")).json()
     assert queue["date"] == "2026-03-10"

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler.grades import rating_of_grade
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.learners.service import IssuedKey
 from service.reviews.models import Review
@@ -47,6 +48,8 @@ def _review(card: Card, day: date, grade: int, *, drill: bool = False) -> Review
         card_id=card.id,
         learner_id=card.learner_id,
         grade=grade,
+        rating=int(rating_of_grade(grade)),
+        scheduler="sm2",
         reviewed_at=moment,
         review_date=day,
         duration_ms=None,

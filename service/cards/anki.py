@@ -2,9 +2,24 @@
 
 Importing a newer package updates the notes an older one added instead of duplicating
 them, because everything Anki matches on is derived, never random: note GUIDs from the
-card id, deck ids from the deck name, and the two note types have fixed ids. Fields are
-the sanitised HTML of `service.rendering`, with math left as LaTeX between `\\(…\\)` and
-`\\[…\\]`, which Anki typesets with MathJax.
+card id (or the Anki note the card came from, see `anki_notes`), and the note types have
+fixed ids. Fields are the sanitised HTML of `service.rendering`, with math left as LaTeX
+between `\\(…\\)` and `\\[…\\]`, which Anki typesets with MathJax, and cloze deletions
+written so that Anki reads them as Tutor does (`anki_fields`).
+
+Each card carries its progress (`anki_schedule`): scheduling, FSRS memory state and one
+review-log row per review. Suspended cards go out suspended. Drafts go out suspended and
+tagged `tutor::draft`, never as cards to study. Anki applies a card's scheduling, its
+suspension included, only when the learner ticks "Import any learning progress" (off by
+default), and only to cards it does not have yet; without it every card arrives new and
+unsuspended (drafts keep their tag, so `tag:tutor::draft` finds them).
+
+One deck per source, `Tutor::<title>`, and `Tutor` for cards without one. A deck's id in
+the package comes from the source's id (the root's is fixed), but Anki's importer
+ignores it: it files cards into the deck with the package's deck *name*, creating it if
+need be, and never moves a card it already has. So after a source is renamed, the next
+import puts only cards new to Anki in a deck with the new name; the cards Anki already
+has stay in the deck with the old name, which the learner can rename in Anki.
 """
 
 from __future__ import annotations
@@ -12,138 +27,76 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import json
 import re
 import sqlite3
 import uuid
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 import genanki  # type: ignore[import-untyped]
 
-from service.rendering import render_markdown
+from service.cards.anki_notes import (
+    BASIC_NOTE_TYPE_ID,
+    CLOZE_NOTE_TYPE_ID,
+    DRAFT_TAG,
+    REVERSED_NOTE_TYPE_ID,
+    AnkiCard,
+    PlannedNote,
+    SourceRef,
+    plan_notes,
+)
+from service.cards.anki_schedule import (
+    COLLECTION_CONFIG,
+    COLLECTION_CREATED,
+    CardProgress,
+    card_columns,
+    revlog_rows,
+)
 
-__all__ = ["BASIC_NOTE_TYPE_ID", "CLOZE_NOTE_TYPE_ID", "ROOT_DECK", "AnkiCard", "build_apkg"]
-
-# Never change these two ids. Anki recognises a note type by its id: with a new one, the
-# next import would bring in a second "Tutor Basic" (or "Tutor Cloze") and the notes
-# learners already have would stop being updated by later exports.
-BASIC_NOTE_TYPE_ID = 1_859_343_739
-CLOZE_NOTE_TYPE_ID = 1_625_457_169
+__all__ = [
+    "BASIC_NOTE_TYPE_ID",
+    "CLOZE_NOTE_TYPE_ID",
+    "DRAFT_TAG",
+    "REVERSED_NOTE_TYPE_ID",
+    "ROOT_DECK",
+    "AnkiCard",
+    "SourceRef",
+    "build_apkg",
+]
 
 ROOT_DECK = "Tutor"
+ROOT_DECK_ID = 1_322_665_467  # what the name hashed to when deck ids came from names
 
 # genanki's documented range for ids chosen by the package author: [2**30, 2**31).
 _ID_FLOOR = 1 << 30
 _ID_SPAN = 1 << 30
 
-_CSS = """\
-.card { font-family: system-ui, sans-serif; font-size: 20px; line-height: 1.5;
-        text-align: left; max-width: 40em; margin: 0 auto; }
-.cloze { font-weight: bold; color: blue; }
-.nightMode .cloze { color: lightblue; }
-code, pre { font-family: ui-monospace, monospace; font-size: 0.9em; }
-pre { overflow-x: auto; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #888; padding: 0.2em 0.5em; }
-"""
-
-
-@dataclass(frozen=True)
-class AnkiCard:
-    """One card as Anki gets it; `front` and `back` are Tutor's Markdown with math."""
-
-    id: uuid.UUID
-    front: str
-    back: str
-    kind: Literal["basic", "cloze"]
-    tags: tuple[str, ...]
-    source_title: str | None
-    # When the card last changed in Tutor: the note's modification time in Anki.
-    modified_at: datetime
-
 
 def build_apkg(cards: Iterable[AnkiCard], *, exported_at: datetime | None = None) -> bytes:
     """An .apkg with one deck per source (`Tutor::<title>`) and `Tutor` for the rest.
 
-    Each note's modification time is when its card last changed in Tutor. Anki's
+    Each note's modification time is when its cards last changed in Tutor. Anki's
     default import setting updates a note only when the package's copy is newer, so an
     edit made in Tutor reaches Anki, while re-exporting an unchanged card leaves any
     edit the learner made in Anki alone. `exported_at` (default: now) dates the package.
+    New cards keep the order of `cards`.
     """
-    note_types = _NoteTypes()
-    decks: dict[str, Any] = {}
-    modified: dict[str, int] = {}
+    cards = list(cards)
+    notes = plan_notes(cards)
+    decks: dict[int, Any] = {}
     for card in cards:
-        name = _deck_name(card.source_title)
-        if name not in decks:
-            decks[name] = genanki.Deck(_deck_id(name), name)
-        note = note_types.note_for(card)
-        decks[name].add_note(note)
-        modified[note.guid] = int(card.modified_at.timestamp())
+        deck_id = _deck_id(card.source)
+        decks.setdefault(deck_id, genanki.Deck(deck_id, _deck_name(card.source)))
+    for planned in notes:
+        decks[_deck_id(planned.first.source)].add_note(planned.note)
     timestamp = (exported_at or datetime.now(UTC)).timestamp()
-    return _package_bytes(genanki.Package(list(decks.values())), timestamp, modified)
-
-
-# --- note types -----------------------------------------------------------------------
-
-
-class _NoteTypes:
-    """The two note types, built per export: genanki fills in their dicts as it writes."""
-
-    def __init__(self) -> None:
-        self.basic = genanki.Model(
-            BASIC_NOTE_TYPE_ID,
-            "Tutor Basic",
-            fields=[{"name": "Front"}, {"name": "Back"}],
-            templates=[
-                {
-                    "name": "Card 1",
-                    "qfmt": "{{Front}}",
-                    "afmt": "{{FrontSide}}\n\n<hr id=answer>\n\n{{Back}}",
-                }
-            ],
-            css=_CSS,
-        )
-        self.cloze = genanki.Model(
-            CLOZE_NOTE_TYPE_ID,
-            "Tutor Cloze",
-            fields=[{"name": "Text"}, {"name": "Back Extra"}],
-            templates=[
-                {
-                    "name": "Cloze",
-                    "qfmt": "{{cloze:Text}}",
-                    "afmt": "{{cloze:Text}}\n\n{{#Back Extra}}<hr>{{Back Extra}}{{/Back Extra}}",
-                }
-            ],
-            css=_CSS,
-            model_type=genanki.Model.CLOZE,
-        )
-
-    def note_for(self, card: AnkiCard) -> Any:
-        return genanki.Note(
-            model=self.cloze if card.kind == "cloze" else self.basic,
-            fields=[_field_html(card.front), _field_html(card.back)],
-            tags=_anki_tags(card.tags),
-            # The card id, not the content: an edited card must update its note.
-            guid=genanki.guid_for(str(card.id)),
-        )
-
-
-def _field_html(markdown: str) -> str:
-    # Cloze deletions ({{c1::…::…}}) are plain text to Markdown, so they come through
-    # as they are, with any math inside them converted like the rest.
-    return render_markdown(markdown, math="anki").strip()
-
-
-def _anki_tags(tags: Iterable[str]) -> list[str]:
-    # A space separates tags in Anki, so one inside a tag becomes "_" (as Tutor's own
-    # tag cleaning does); empty and repeated tags are dropped.
-    joined = ("_".join(tag.split()) for tag in tags)
-    return list(dict.fromkeys(tag for tag in joined if tag))
+    positions = {card.id: position for position, card in enumerate(cards, start=1)}
+    package = genanki.Package(list(decks.values()))
+    return _package_bytes(package, timestamp, notes, positions)
 
 
 # --- decks ----------------------------------------------------------------------------
@@ -152,32 +105,38 @@ def _anki_tags(tags: Iterable[str]) -> list[str]:
 _LEVEL_SEPARATOR = re.compile(r":{2,}")
 
 
-def _deck_name(source_title: str | None) -> str:
-    title = " ".join(_LEVEL_SEPARATOR.sub(":", source_title or "").split())
+def _deck_name(source: SourceRef | None) -> str:
+    title = " ".join(_LEVEL_SEPARATOR.sub(":", source.title if source else "").split())
     return f"{ROOT_DECK}::{title}" if title else ROOT_DECK
 
 
-def _deck_id(name: str) -> int:
-    # From the name, so every export puts a source's cards in the same deck.
-    digest = hashlib.sha256(name.encode()).digest()
+def _deck_id(source: SourceRef | None) -> int:
+    # From the source's id, not its title, so that a source keeps its id when renamed.
+    if source is None:
+        return ROOT_DECK_ID
+    digest = hashlib.sha256(source.id.bytes).digest()
     return _ID_FLOOR + int.from_bytes(digest[:8], "big") % _ID_SPAN
 
 
 # --- package --------------------------------------------------------------------------
 
 
-def _package_bytes(package: Any, timestamp: float, modified: dict[str, int]) -> bytes:
+def _package_bytes(
+    package: Any, timestamp: float, notes: list[PlannedNote], positions: dict[uuid.UUID, int]
+) -> bytes:
     # genanki's write_to_file leaves its temporary SQLite file behind in the system temp
     # directory on every call; building the collection in memory leaves nothing behind.
     with closing(sqlite3.connect(":memory:")) as connection:
         # Anki's note and card ids are creation times in milliseconds, counting up.
         ids = itertools.count(int(timestamp * 1000))
         package.write_to_db(connection.cursor(), timestamp, ids)
+        _date_collection(connection)
         # genanki stamps every note with the package time; Anki compares per note.
         connection.executemany(
             "UPDATE notes SET mod = ? WHERE guid = ?",
-            [(mod, guid) for guid, mod in modified.items()],
+            [(int(note.modified_at.timestamp()), note.note.guid) for note in notes],
         )
+        _write_progress(connection, notes, positions)
         connection.commit()
         collection = connection.serialize()
     archive = io.BytesIO()
@@ -185,3 +144,66 @@ def _package_bytes(package: Any, timestamp: float, modified: dict[str, int]) -> 
         apkg.writestr("collection.anki2", collection)
         apkg.writestr("media", "{}")  # no media: an empty archive-name → file-name map
     return archive.getvalue()
+
+
+def _date_collection(connection: sqlite3.Connection) -> None:
+    """Fix the day the package's collection counts from (see `anki_schedule`)."""
+    (conf,) = connection.execute("SELECT conf FROM col").fetchone()
+    settings = json.loads(conf) | COLLECTION_CONFIG
+    crt = int(COLLECTION_CREATED.timestamp())
+    connection.execute("UPDATE col SET crt = ?, conf = ?", (crt, json.dumps(settings)))
+
+
+def _write_progress(
+    connection: sqlite3.Connection, notes: list[PlannedNote], positions: dict[uuid.UUID, int]
+) -> None:
+    """Give each Anki card genanki wrote its Tutor card's deck, status and progress, and
+    drop those no Tutor card is (a note's other cards that this export leaves out)."""
+    by_guid = {planned.note.guid: planned for planned in notes}
+    rows = connection.execute(
+        "SELECT cards.id, notes.guid, cards.ord FROM cards JOIN notes ON notes.id = cards.nid"
+        " ORDER BY notes.id, cards.ord"
+    ).fetchall()
+    logged: list[tuple[int, CardProgress]] = []
+    seen: set[uuid.UUID] = set()
+    for card_id, guid, number in rows:
+        card = by_guid[guid].cards_by_ord.get(number)
+        if card is None:
+            connection.execute("DELETE FROM cards WHERE id = ?", (card_id,))
+            continue
+        _update_card(connection, card_id, card, positions[card.id])
+        # One review, one log row: a card that is several Anki cards logs on the first.
+        if card.progress is not None and card.id not in seen:
+            logged.append((card_id, card.progress))
+        seen.add(card.id)
+    connection.executemany(
+        "INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?)", _revlog_values(logged)
+    )
+
+
+def _update_card(
+    connection: sqlite3.Connection, card_id: int, card: AnkiCard, position: int
+) -> None:
+    columns = card_columns(card.progress, suspended=card.status != "active", position=position)
+    connection.execute(
+        "UPDATE cards SET did = ?, type = ?, queue = ?, due = ?, ivl = ?, factor = ?,"
+        " reps = ?, lapses = ?, left = ?, data = ? WHERE id = ?",
+        (
+            _deck_id(card.source),
+            columns.type,
+            columns.queue,
+            columns.due,
+            columns.ivl,
+            columns.factor,
+            columns.reps,
+            columns.lapses,
+            columns.left,
+            columns.data,
+            card_id,
+        ),
+    )
+
+
+def _revlog_values(logged: list[tuple[int, CardProgress]]) -> Iterator[tuple[int, ...]]:
+    for row in revlog_rows(logged):
+        yield (row.id, row.cid, row.ease, row.ivl, row.last_ivl, row.factor, row.time, row.type)

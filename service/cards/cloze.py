@@ -71,14 +71,20 @@ def count_deletions(text: str) -> int:
     return len(_spans(text))
 
 
-def hide(text: str) -> str:
-    """The card's front: each deletion shown as `[hint]`, or `[…]` without a hint."""
-    return _replace_top_level(text, _hidden)
+def hide(text: str, number: int | None = None) -> str:
+    """The card's front: each deletion shown as `[hint]`, or `[…]` without a hint.
+
+    With `number`, only the deletions numbered so are asked, as on Anki's card for that
+    number (a card imported from Anki is one of its note's cards); the others show
+    their answers, plainly.
+    """
+    return _replace_top_level(text, _hidden, number)
 
 
-def reveal(text: str) -> str:
-    """The card's back: each deletion shown as its answer, in bold outside formulas."""
-    return _replace_top_level(text, _revealed)
+def reveal(text: str, number: int | None = None) -> str:
+    """The card's back: each deletion asked shown as its answer, in bold outside
+    formulas; with `number`, the other deletions show their answers plainly."""
+    return _replace_top_level(text, _revealed, number)
 
 
 def plain(text: str) -> str:
@@ -223,13 +229,17 @@ def _inside(spans: list[tuple[int, int]], position: int) -> bool:
     return index >= 0 and spans[index][0] < position < spans[index][1]
 
 
-def _replace_top_level(text: str, replacement: Callable[[Deletion, bool], str]) -> str:
+def _replace_top_level(
+    text: str, replacement: Callable[[Deletion, bool], str], number: int | None = None
+) -> str:
     pieces: list[str] = []
     position = 0
     math = _math_spans(text)
     for deletion in deletions(text):
         in_math = _inside(math, deletion.start)
-        pieces += [text[position : deletion.start], replacement(deletion, in_math)]
+        asked = number is None or deletion.number == number
+        shown = replacement(deletion, in_math) if asked else plain(deletion.answer)
+        pieces += [text[position : deletion.start], shown]
         position = deletion.end
     pieces.append(text[position:])
     return "".join(pieces)

@@ -6,17 +6,13 @@ quoting, so commas, quotes and line breaks inside a card survive a round trip.
 Import reads bytes that must be UTF-8 (a byte-order mark is accepted) and tells the two
 formats apart by their first lines:
 
-- Anki's "Notes in Plain Text" export starts with `#key:value` file headers
-  (`#separator:tab`, `#html:true`, `#tags column:6`, …); as in Anki, every leading line
-  starting with "#" is a header or a comment. The headers say where the guid, note
-  type, deck and tags columns are; of the remaining columns the first is the front and
-  the second the back, and any further note fields are ignored. Without `#separator`
-  the first data line decides: tab if it has one, else comma. With `#html:true` fields
-  are HTML and become text (line breaks kept, tags dropped, entities decoded); without
-  it they are plain text. MathJax's `\\(…\\)` / `\\[…\\]` become Tutor's `$…$` / `$$…$$`.
+- Anki's "Notes in Plain Text" export starts with `#key:value` file headers; what they
+  say, and how its HTML and MathJax fields become text, is anki_text.py's. A row's GUID
+  (at most `MAX_GUID_CHARS`) names the note, so that importing it again updates the
+  card it became (cards/exchange.py); the deck column is ignored.
 - Otherwise a first line naming the columns `front` and `back` (and optionally `tags`),
   in any case and order, is the header of Tutor's CSV, separated by commas (or by tabs
-  or semicolons, as some spreadsheets save it); other columns, such as kind and due,
+  or semicolons, as some spreadsheets save it); other columns, such as status and due,
   are ignored.
 - A first line with a tab but no such header is Anki's export without file headers
   (older Anki versions): front, back and optionally tags, as plain text.
@@ -25,25 +21,36 @@ formats apart by their first lines:
   wrote, or silently drop a card.
 
 A bad row is reported with the line it starts on, and the other rows still import.
-Tags are split on whitespace. An empty back is allowed only on a cloze card (a front
-with `{{c1::…}}`), whose back is optional extra information.
+Tags are split on whitespace. A card is a cloze card when its front has a deletion
+(`{{c1::…}}`, as cloze.py parses it), and then its back is optional extra. A row meant
+as a cloze card that hides nothing is an error, since it could not be reviewed
+(quality.lacks_deletion): its kind column (Tutor's CSV) or note type (Anki's, a name
+with "cloze") says cloze, or its front opens a deletion without making one
+(`{{c0::…}}`, `{{c1::` never closed, `{{c1::}}`).
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-import nh3
+from service.cards.anki_text import (
+    AnkiLayout,
+    HeaderError,
+    anki_layout,
+    read_anki_headers,
+    text_of_anki_field,
+)
+from service.cards.quality import WRITE_A_DELETION, lacks_deletion
 
 __all__ = [
     "CSV_COLUMNS",
     "MAX_FIELD_CHARS",
+    "MAX_GUID_CHARS",
     "CsvCard",
     "ImportRow",
     "NotUtf8",
@@ -55,6 +62,7 @@ __all__ = [
 
 CSV_COLUMNS = ("front", "back", "kind", "tags", "status", "source", "due")
 MAX_FIELD_CHARS = 20_000
+MAX_GUID_CHARS = 64  # the width of cards.anki_guid; Anki's own GUIDs have 10
 
 
 # --- export ---------------------------------------------------------------------------
@@ -98,6 +106,9 @@ class ImportRow:
     front: str
     back: str
     tags: tuple[str, ...]
+    guid: str | None = None  # the Anki note's GUID, from Anki's "#guid column"
+    # False when the row has no tags column: updating a card then keeps its tags.
+    tags_given: bool = True
 
 
 @dataclass(frozen=True)
@@ -115,12 +126,13 @@ class ParsedImport:
 def parse_cards(data: bytes) -> ParsedImport:
     """Cards from Tutor's CSV or Anki's plain-text export; raises NotUtf8."""
     stream = io.StringIO(_decode(data), newline="")
-    headers, header_lines = _read_anki_headers(stream)
+    headers, header_lines = read_anki_headers(stream)
     if not header_lines:
         return _parse_without_anki_headers(stream)
-    layout = _anki_layout(headers, first_data_line=_peek_line(stream))
-    if isinstance(layout, RowError):
-        return ParsedImport(errors=[layout])
+    anki = anki_layout(headers, first_data_line=_peek_line(stream))
+    if isinstance(anki, HeaderError):
+        return ParsedImport(errors=[RowError(anki.line, anki.message)])
+    layout = _layout_of_anki(anki)
     return _parse_rows(_records(stream, layout.delimiter, header_lines), layout)
 
 
@@ -155,6 +167,8 @@ class _Layout:
     tags: int | None
     min_columns: int
     max_columns: int | None
+    guid: int | None = None
+    kind: int | None = None  # a column saying "cloze" (Tutor's kind, Anki's note type)
     html: bool = False
     mathjax: bool = False  # fields come from Anki, with \(…\) / \[…\] math
     file_tags: tuple[str, ...] = ()  # added to every row (Anki's "#tags:" header)
@@ -213,86 +227,26 @@ def _tutor_layout(names: list[str], delimiter: str) -> _Layout | None:
         front=names.index("front"),
         back=names.index("back"),
         tags=names.index("tags") if "tags" in names else None,
+        kind=names.index("kind") if "kind" in names else None,
         min_columns=len(names),
         max_columns=len(names),
     )
 
 
-# --- import: Anki's file headers ------------------------------------------------------
-
-_SEPARATORS = {
-    "tab": "\t",
-    "comma": ",",
-    "semicolon": ";",
-    "space": " ",
-    "pipe": "|",
-    "colon": ":",
-}
-_BOOLEANS = {"true": True, "false": False}
-_SKIPPED_COLUMNS = ("guid column", "notetype column", "deck column")
-
-
-@dataclass(frozen=True)
-class _Header:
-    line: int
-    value: str
-
-
-def _read_anki_headers(stream: io.StringIO) -> tuple[dict[str, _Header], int]:
-    """The `#key:value` headers by lower-case key, and how many lines the head takes.
-
-    As in Anki, every leading line that starts with "#" belongs to the head; one
-    without a key this module uses (`# vim: …`, `#deck:ML`) is a comment.
-    """
-    headers: dict[str, _Header] = {}
-    line = 0
-    while True:
-        position = stream.tell()
-        text = stream.readline()
-        if not text.startswith("#"):
-            stream.seek(position)
-            return headers, line
-        line += 1
-        key, colon, value = text[1:].rstrip("\r\n").partition(":")
-        if colon:
-            headers[key.strip().lower()] = _Header(line, value)
-
-
-def _anki_layout(headers: dict[str, _Header], *, first_data_line: str) -> _Layout | RowError:
-    fallback = "\t" if "\t" in first_data_line else ","
-    separator = headers.get("separator", _Header(0, fallback))
-    delimiter = _SEPARATORS.get(separator.value.strip().lower(), separator.value)
-    if len(delimiter) != 1:
-        return RowError(separator.line, f"Unknown separator {separator.value!r}.")
-    html_header = headers.get("html", _Header(0, "false"))
-    is_html = _BOOLEANS.get(html_header.value.strip().lower())
-    if is_html is None:
-        return RowError(html_header.line, "#html must be true or false.")
-    columns: dict[str, int] = {}
-    for key in ("tags column", *_SKIPPED_COLUMNS):
-        if key in headers:
-            number = headers[key].value.strip()
-            if not number.isdecimal() or int(number) < 1:
-                return RowError(headers[key].line, f"#{key} must be a column number from 1.")
-            columns[key] = int(number) - 1
-    front, back = _field_columns(taken=set(columns.values()))
+def _layout_of_anki(anki: AnkiLayout) -> _Layout:
     return _Layout(
-        delimiter=delimiter,
-        front=front,
-        back=back,
-        tags=columns.get("tags column"),
-        min_columns=max(front, back, *columns.values()) + 1,
+        delimiter=anki.delimiter,
+        front=anki.front,
+        back=anki.back,
+        tags=anki.tags,
+        guid=anki.guid,
+        kind=anki.notetype,
+        min_columns=anki.min_columns,
         max_columns=None,  # Anki pads every row to its widest note type; extras are fields
-        html=is_html,
+        html=anki.html,
         mathjax=True,
-        file_tags=tuple(headers["tags"].value.split()) if "tags" in headers else (),
+        file_tags=anki.file_tags,
     )
-
-
-def _field_columns(*, taken: set[int]) -> tuple[int, int]:
-    """The first two columns no header claims: the note's first two fields."""
-    free = (index for index in range(len(taken) + 2) if index not in taken)
-    return next(free), next(free)
 
 
 # --- import: records and rows ---------------------------------------------------------
@@ -349,22 +303,39 @@ def _row(record: _Record, layout: _Layout) -> ImportRow | RowError:
     back = _field_text(record.cells[layout.back], layout)
     if not front:
         return RowError(record.line, "The front is empty.")
-    if not back and not _CLOZE_DELETION.search(front):
+    meant_as_cloze = _says_cloze(record, layout) or _CLOZE_OPENING.search(front) is not None
+    if meant_as_cloze and lacks_deletion(front):
+        return RowError(record.line, WRITE_A_DELETION)
+    if not back and not meant_as_cloze:
         return RowError(
             record.line, "The back is empty (only a cloze card, with {{c1::…}}, may omit it)."
         )
-    return ImportRow(line=record.line, front=front, back=back, tags=_tags(record, layout))
-
-
-def _tags(record: _Record, layout: _Layout) -> tuple[str, ...]:
-    cell = ""
+    guid = _cell(record, layout.guid).strip() or None
+    if guid is not None and len(guid) > MAX_GUID_CHARS:
+        return RowError(record.line, f"The GUID is longer than {MAX_GUID_CHARS} characters.")
     # Older Anki exports have a tags column only when tags were exported.
-    if layout.tags is not None and layout.tags < len(record.cells):
-        cell = record.cells[layout.tags]
-    return tuple(dict.fromkeys((*cell.split(), *layout.file_tags)))
+    tags_given = layout.tags is not None and layout.tags < len(record.cells)
+    tags = _cell(record, layout.tags).split()
+    return ImportRow(
+        line=record.line,
+        front=front,
+        back=back,
+        tags=tuple(dict.fromkeys((*tags, *layout.file_tags))),
+        guid=guid,
+        tags_given=tags_given,
+    )
 
 
-_CLOZE_DELETION = re.compile(r"\{\{c\d+::")
+def _cell(record: _Record, column: int | None) -> str:
+    """The row's cell in `column`; empty when the layout or the row has no such column."""
+    return record.cells[column] if column is not None and column < len(record.cells) else ""
+
+
+def _says_cloze(record: _Record, layout: _Layout) -> bool:
+    return "cloze" in _cell(record, layout.kind).casefold()
+
+
+_CLOZE_OPENING = re.compile(r"\{\{c\d+::")
 
 
 def _shape_problem(cells: list[str], layout: _Layout) -> str | None:
@@ -380,30 +351,8 @@ def _shape_problem(cells: list[str], layout: _Layout) -> str | None:
     return None
 
 
-# --- import: Anki field text ----------------------------------------------------------
-
-# Tags that end a line in Anki's editor: <br> itself, and the blocks it wraps lines in.
-_LINE_ENDING_TAGS = re.compile(r"<br\s*/?>|</(?:div|p|li|h[1-6]|tr)\s*>", re.IGNORECASE)
-_STRIP_ALL_TAGS = nh3.Cleaner(tags=set())
-# Not preceded by a backslash, so a LaTeX line break with spacing (`\\[2pt]`) stays.
-_MATHJAX_DISPLAY = re.compile(r"(?<!\\)\\\[(.+?)(?<!\\)\\\]", re.DOTALL)
-_MATHJAX_INLINE = re.compile(r"(?<!\\)\\\((.+?)(?<!\\)\\\)", re.DOTALL)
-
-
 def _field_text(cell: str, layout: _Layout) -> str:
-    text = _html_to_text(cell) if layout.html else cell
-    return _mathjax_to_dollars(text).strip() if layout.mathjax else text.strip()
-
-
-def _html_to_text(fragment: str) -> str:
-    with_line_breaks = _LINE_ENDING_TAGS.sub("\n", fragment)
-    text = html.unescape(_STRIP_ALL_TAGS.clean(with_line_breaks))
-    # Anki's editor writes &nbsp; for many ordinary spaces.
-    return text.replace("\N{NO-BREAK SPACE}", " ")
-
-
-def _mathjax_to_dollars(text: str) -> str:
-    # Tutor's Markdown reads `\(` as an escaped parenthesis; and its `$…$` rule wants no
-    # space inside the dollars, hence the strip.
-    text = _MATHJAX_DISPLAY.sub(lambda match: f"$${match.group(1).strip()}$$", text)
-    return _MATHJAX_INLINE.sub(lambda match: f"${match.group(1).strip()}$", text)
+    # Only Anki's layouts read MathJax, and only they may be HTML (so html implies mathjax).
+    if layout.mathjax:
+        return text_of_anki_field(cell, html=layout.html)
+    return cell.strip()

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.auth import CurrentLearner
-from service.cards import exchange
+from service.cards import apkg_import, exchange
 from service.cards.csv_io import NotUtf8
 from service.clock import ClockDep
 from service.db import SessionDep
@@ -22,6 +23,10 @@ router = APIRouter(tags=["import and export"])
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 IMPORT_PATH = "/v1/import/csv"
 IMPORT_BODY_LIMIT = MAX_IMPORT_BYTES + 64 * 1024
+# An Anki package may carry media, which Tutor does not read but must receive whole.
+MAX_APKG_BYTES = 100 * 1024 * 1024
+APKG_IMPORT_PATH = "/v1/import/apkg"
+APKG_BODY_LIMIT = MAX_APKG_BYTES + 64 * 1024
 
 
 class FileTooLarge(TutorError):
@@ -40,9 +45,20 @@ class ImportErrorOut(BaseModel):
 
 
 class ImportResult(BaseModel):
-    imported: int
-    skipped_duplicates: int
-    errors: list[ImportErrorOut]
+    imported: int = Field(description="New cards, active at once.")
+    updated: int = Field(
+        description="Cards changed by a row of Anki's export whose GUID names them (an "
+        "Anki note exported from Tutor, or imported from Anki before): new text and tags, "
+        "same schedule and review history."
+    )
+    skipped_duplicates: int = Field(
+        description="Rows that added nothing: a card asking the same already exists, or "
+        "the row's GUID names a card that already says the same."
+    )
+    errors: list[ImportErrorOut] = Field(
+        description="Rows not imported, by the line they start on, and why: a cloze card "
+        "needs a deletion (`{{c1::…}}`), a basic card a back, and so on."
+    )
 
 
 Include = Annotated[
@@ -92,7 +108,11 @@ async def import_csv(
     clock: ClockDep,
     file: Annotated[UploadFile, File(description="UTF-8 CSV, or Anki's Notes in Plain Text.")],
 ) -> ImportResult:
-    """Import cards (active at once); bad rows are reported by line, the rest imported."""
+    """Import cards (active at once); bad rows are reported by line, the rest imported.
+
+    Anki's "Notes in Plain Text" export with its GUID column (`#guid column:`) updates
+    the cards its notes came from instead of adding them again; a note Tutor does not
+    know yet becomes a card that later imports of the same note update."""
     data = await file.read(MAX_IMPORT_BYTES + 1)
     if len(data) > MAX_IMPORT_BYTES:
         raise FileTooLarge(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB.")
@@ -102,6 +122,49 @@ async def import_csv(
         raise NotUtf8Error(str(exc)) from None
     return ImportResult(
         imported=report.imported,
+        updated=report.updated,
         skipped_duplicates=report.skipped_duplicates,
         errors=[ImportErrorOut(line=e.line, message=e.message) for e in report.errors],
     )
+
+
+class ApkgImportResult(BaseModel):
+    notes: int = Field(description="Notes in the package.")
+    cards_created: int
+    cards_updated: int = Field(
+        description="Cards found again whose text, schedule or reviews changed."
+    )
+    cards_unchanged: int
+    reviews_added: int = Field(description="Reviews from Anki's log new to Tutor.")
+    sources_created: int = Field(description="Decks that became sources in the reading queue.")
+    notes_skipped: int = Field(description="Notes of a type Tutor does not know (see problems).")
+    problems: list[str]
+
+
+@router.post(
+    APKG_IMPORT_PATH,
+    responses={
+        400: {"model": ErrorResponse, "description": "Not multipart form data (`bad_request`)."},
+        413: {"model": ErrorResponse},
+        422: {
+            "model": ErrorResponse,
+            "description": "Not an Anki package Tutor can read (`invalid_package`): nothing "
+            "was written.",
+        },
+    },
+)
+async def import_apkg(
+    learner: CurrentLearner,
+    db: SessionDep,
+    clock: ClockDep,
+    file: Annotated[UploadFile, File(description="An .apkg or .colpkg exported by Anki.")],
+) -> ApkgImportResult:
+    """Import an Anki package: Basic, Basic-and-reversed and Cloze notes become cards (one
+    per Anki card), decks become sources, and each card's schedule and review log come
+    along, so SM-2 or FSRS continues from them. Importing the same package again changes
+    nothing; a later one updates what changed. Other note types are reported, not guessed."""
+    data = await file.read(MAX_APKG_BYTES + 1)
+    if len(data) > MAX_APKG_BYTES:
+        raise FileTooLarge(f"The file is larger than {MAX_APKG_BYTES // (1024 * 1024)} MiB.")
+    report = await apkg_import.import_apkg(db, learner=learner, data=data, now=clock.now())
+    return ApkgImportResult(**dataclasses.asdict(report))

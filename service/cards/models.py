@@ -23,6 +23,15 @@ class CardStatus(enum.StrEnum):
     suspended = "suspended"  # kept, but out of reviews
 
 
+class FsrsState(enum.StrEnum):
+    """Where a card is in FSRS (py-fsrs's State): in its first steps, on its interval,
+    or back in steps after a lapse."""
+
+    learning = "learning"
+    review = "review"
+    relearning = "relearning"
+
+
 class CardOrigin(enum.StrEnum):
     distilled = "distilled"
     manual = "manual"
@@ -38,6 +47,8 @@ class Card(IdMixin, CreatedMixin, Base):
         Index("ix_cards_learner_status_due", "learner_id", "status", "due"),
         # "New cards started today", counted for every queue.
         Index("ix_cards_learner_started", "learner_id", "started_on"),
+        # An Anki note's cards, found again when the same package is imported twice.
+        Index("ux_cards_learner_anki", "learner_id", "anki_guid", "anki_ord", unique=True),
     )
 
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
@@ -67,6 +78,18 @@ class Card(IdMixin, CreatedMixin, Base):
     started_on: Mapped[date | None]
     # The learner's day the card first became active (accepted, written or imported).
     activated_on: Mapped[date | None]
+
+    # The FSRS memory state (scheduler/fsrs_schedule.py), kept while the learner uses FSRS
+    # and derived from the review log when they switch to it; null before a first review.
+    stability: Mapped[float | None]
+    difficulty: Mapped[float | None]
+    fsrs_state: Mapped[FsrsState | None] = mapped_column(string_enum(FsrsState, "fsrs_state"))
+    fsrs_step: Mapped[int | None]
+
+    # The Anki note this card is, and which of its cards (0-based): set for cards that
+    # came from Anki, so a second import of the same package finds them again.
+    anki_guid: Mapped[str | None] = mapped_column(String(64))
+    anki_ord: Mapped[int | None]
 
     tag_rows: Mapped[list[CardTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"

@@ -27,7 +27,9 @@ Rules, where a choice had to be made:
   in fronts by chance.
 - `empty_side`: a blank front or back (basic); a blank text, no deletion at all, or
   deletions that all hide nothing (cloze), since such a card asks nothing (Anki makes no
-  card from a cloze note without a deletion). A cloze back is optional extra.
+  card from a cloze note without a deletion). A cloze back is optional extra. For a
+  cloze text this is `lacks_deletion`, which also keeps such a card out of reviews: it
+  may be a draft, but never active (cards/service.py), nor imported (cards/csv_io.py).
 
 The rules below follow Wozniak's twenty rules and Matuschak's guide: one idea per card,
 a precise question, a short answer, a list learnt item by item.
@@ -94,9 +96,11 @@ __all__ = [
     "MIN_STEM_WORDS",
     "MULTI_PART_QUESTION",
     "VAGUE_STEM",
+    "WRITE_A_DELETION",
     "YES_NO_QUESTION",
     "count_words",
     "is_skippable",
+    "lacks_deletion",
     "quality_flags",
 ]
 
@@ -120,6 +124,13 @@ ALL_FLAGS = (
     LIST_ANSWER,
     MULTI_PART_QUESTION,
     CLOZE_ANSWER_ELSEWHERE,
+)
+
+# What to tell a learner whose cloze card has no deletion (see `lacks_deletion`).
+WRITE_A_DELETION = (
+    "A cloze card needs at least one deletion, or it has nothing to ask: mark the part to "
+    "recall as {{c1::answer}} (with an optional hint: {{c1::answer::hint}}; numbers start "
+    "at c1)."
 )
 
 MAX_ANSWER_WORDS = 25
@@ -213,6 +224,12 @@ def is_skippable(flags: Iterable[str]) -> bool:
     return EMPTY_SIDE in flags
 
 
+def lacks_deletion(text: str) -> bool:
+    """Whether a cloze text hides nothing: no deletion (`c0` is none, see cloze.py), or
+    only deletions with blank answers (`{{c1::}}`). Such a card cannot be reviewed."""
+    return not any(plain(deletion.answer).strip() for deletion in deletions(text))
+
+
 def count_words(text: str) -> int:
     """Words in Markdown with math; each formula is one word (see the module notes)."""
     tokens = _MATH.sub(" formula ", plain(text)).split()
@@ -237,9 +254,9 @@ def _cloze_flags(text: str, extra: str) -> set[str]:
     # Nested deletions lie inside a top-level answer: its plain text holds their words.
     found = deletions(text)
     answers = [plain(deletion.answer) for deletion in found]
-    hides_nothing = not any(answer.strip() for answer in answers)
     checks = {
-        EMPTY_SIDE: not text.strip() or hides_nothing,
+        # `lacks_deletion(text)`, from the deletions at hand; a blank text has none.
+        EMPTY_SIDE: not any(answer.strip() for answer in answers),
         ANSWER_TOO_LONG: count_words(" ".join(answers)) > MAX_ANSWER_WORDS,
         CLOZE_DELETIONS: count_deletions(text) != 1,
         CLOZE_ANSWER_ELSEWHERE: any(_shown_elsewhere(text, d, extra) for d in found),

@@ -36,6 +36,15 @@ _NOTHING_TO_DISTILL: dict[int | str, dict[str, Any]] = {
         "description": "The session has no finished exchange yet (`nothing_to_distill`).",
     }
 }
+_CLOZE_WITHOUT_DELETION: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": ErrorResponse,
+        "description": "The request is not valid (`validation_error`), or it would make an "
+        "active cloze card without a deletion, which has nothing to review "
+        "(`cloze_without_deletion`): write one as `{{c1::answer}}`. A draft may lack one, "
+        "but cannot be accepted until it has one.",
+    }
+}
 _INVALID_TRANSITION: dict[int | str, dict[str, Any]] = {
     409: {
         "model": ErrorResponse,
@@ -88,20 +97,22 @@ async def list_cards(
     return Page(items=[CardOut.of(card) for card in cards], next_cursor=next_cursor)
 
 
-@router.post("/v1/cards", status_code=status.HTTP_201_CREATED)
+@router.post("/v1/cards", status_code=status.HTTP_201_CREATED, responses=_CLOZE_WITHOUT_DELETION)
 async def create_card(
     body: CardCreate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:
-    """A card written by hand: active at once."""
+    """A card written by hand: active at once, so a cloze card needs a deletion."""
     return CardOut.of(await service.create_card(db, learner=learner, data=body, now=clock.now()))
 
 
-@router.post("/v1/cards/accept")
+@router.post("/v1/cards/accept", responses=_CLOZE_WITHOUT_DELETION)
 async def accept_cards(
     body: AcceptRequest, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> AcceptResult:
     """Accept several drafts at once: the `ids` given, or `all` of them (of `session_id`),
-    leaving flagged drafts for the learner to read unless `include_flagged`."""
+    leaving flagged drafts for the learner to read unless `include_flagged`. Drafts that
+    cannot be reviewed (a cloze card without a deletion) are never accepted: among `ids`
+    they refuse the request (422, their ids in `details.ids`), with `all` they stay."""
     if body.ids is not None:
         cards = await service.accept_drafts(db, learner=learner, card_ids=body.ids, now=clock.now())
         return AcceptResult(cards=[CardOut.of(card) for card in cards])
@@ -123,10 +134,12 @@ async def get_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) 
     return CardOut.of(await service.get_card(db, learner=learner, card_id=card_id))
 
 
-@router.patch("/v1/cards/{card_id}", responses=_INVALID_TRANSITION)
+@router.patch("/v1/cards/{card_id}", responses={**_INVALID_TRANSITION, **_CLOZE_WITHOUT_DELETION})
 async def update_card(
     card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:
+    """Edit a card, or move it: accept a draft (`status: active`), suspend, resume. A
+    change that would leave an active cloze card without a deletion is refused (422)."""
     card = await service.update_card(
         db, learner=learner, card_id=card_id, changes=body.changes(), now=clock.now()
     )

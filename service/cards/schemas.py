@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from service.cards import cloze
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus, FsrsState
 from service.patch import PatchModel
 from service.rendering import render_markdown
 
@@ -50,12 +50,14 @@ class CardCreate(BaseModel):
 
 
 class CardUpdate(PatchModel):
-    """Status moves: draft → active (accept), active ↔ suspended."""
+    """Status moves: draft → active (accept), active ↔ suspended. An active card must be
+    reviewable: a cloze card needs a deletion, `{{c1::…}}` (422 `cloze_without_deletion`)."""
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 
     front: Side | None = None
     back: Side | None = None
+    kind: CardKind | None = None
     tags: Tags | None = None
     status: CardStatus | None = None
 
@@ -91,8 +93,19 @@ class AcceptRequest(BaseModel):
         return self
 
 
+class FsrsMemoryOut(BaseModel):
+    """FSRS's memory of the card, kept while FSRS schedules the learner's cards."""
+
+    state: FsrsState
+    stability: float | None = Field(
+        description="Days until the chance of recall falls to 90%; null before a review."
+    )
+    difficulty: float | None = Field(description="1 (easy) to 10 (hard); null before a review.")
+
+
 class ScheduleOut(BaseModel):
-    """Where the card stands in SM-2; `due` is null until the card is first active."""
+    """Where the card stands in SM-2 (and in FSRS, `fsrs`, while FSRS schedules it);
+    `due` is null until the card is first active."""
 
     repetitions: int
     easiness: float
@@ -101,6 +114,7 @@ class ScheduleOut(BaseModel):
     drill: bool
     lapses: int
     last_reviewed_at: datetime | None
+    fsrs: FsrsMemoryOut | None
 
 
 class CardOut(BaseModel):
@@ -124,9 +138,11 @@ class CardOut(BaseModel):
     def of(cls, card: Card) -> CardOut:
         if card.kind is CardKind.cloze:
             # The question hides the deletion; the answer shows it, then any extra.
-            front_html = _render(cloze.hide(card.front))
+            # A card from an Anki note asks its own deletion number, as in Anki.
+            number = None if card.anki_ord is None else card.anki_ord + 1
+            front_html = _render(cloze.hide(card.front, number))
             back_html = _render(
-                cloze.reveal(card.front) + ("\n\n" + card.back if card.back else "")
+                cloze.reveal(card.front, number) + ("\n\n" + card.back if card.back else "")
             )
         else:
             front_html, back_html = _render(card.front), _render(card.back)
@@ -151,10 +167,19 @@ class CardOut(BaseModel):
                 drill=card.drill,
                 lapses=card.lapses,
                 last_reviewed_at=card.last_reviewed_at,
+                fsrs=_fsrs_memory(card),
             ),
             created_at=card.created_at,
             updated_at=card.updated_at,
         )
+
+
+def _fsrs_memory(card: Card) -> FsrsMemoryOut | None:
+    if card.fsrs_state is None:
+        return None
+    return FsrsMemoryOut(
+        state=card.fsrs_state, stability=card.stability, difficulty=card.difficulty
+    )
 
 
 class SkippedDraft(BaseModel):
@@ -179,5 +204,6 @@ class AcceptResult(BaseModel):
     cards: list[CardOut] = Field(description="The drafts accepted now.")
     skipped_flagged: int = Field(
         default=0,
-        description="Flagged drafts left as drafts (`all` without `include_flagged`).",
+        description="Flagged drafts left as drafts: all of them without `include_flagged`; "
+        "with it, those that cannot be reviewed yet (a cloze card without a deletion).",
     )

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cards.dedupe import DuplicateFinder, cloze_question
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus, CardTag
-from service.cards.quality import is_skippable, quality_flags
+from service.cards.quality import WRITE_A_DELETION, is_skippable, lacks_deletion, quality_flags
 from service.cards.schemas import CardCreate, SkippedDraft
 from service.db import utcnow
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, InvalidRequest, NotFound
 from service.learners.models import Learner
 from service.pagination import newest_first
 from service.reviews.days import learner_day
@@ -40,6 +40,21 @@ class CardNotFound(NotFound):
 
 class InvalidTransition(Conflict):
     code = "invalid_transition"
+
+
+class ClozeWithoutDeletion(InvalidRequest):
+    """An active cloze card without a deletion: nothing to hide, so nothing to review."""
+
+    code = "cloze_without_deletion"
+
+    def __init__(self, message: str = WRITE_A_DELETION, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+def can_be_reviewed(front: str, kind: CardKind) -> bool:
+    """Whether a card asks something in reviews: a cloze card needs a deletion. Drafts
+    may lack one (they keep their `empty_side` flag); active cards may not."""
+    return kind is not CardKind.cloze or not lacks_deletion(front)
 
 
 @dataclass(frozen=True)
@@ -130,7 +145,10 @@ async def add_batch(
 async def create_card(
     db: AsyncSession, *, learner: Learner, data: CardCreate, now: datetime
 ) -> Card:
-    """A card the learner wrote: active at once, flagged but never refused for quality."""
+    """A card the learner wrote: active at once, flagged but never refused for quality,
+    unless it cannot be reviewed at all (a cloze card without a deletion)."""
+    if not can_be_reviewed(data.front, data.kind):
+        raise ClozeWithoutDeletion()
     if data.source_id is not None:
         await get_source(db, learner=learner, source_id=data.source_id)
     card = Card(
@@ -197,15 +215,19 @@ def _article(word: str) -> str:
     return "An" if word[0] in "aeiou" else "A"
 
 
-def _move(card: Card, status: CardStatus, today: date) -> None:
-    if status is card.status:
-        return
-    if (card.status, status) not in _TRANSITIONS:
+def _check_move(card: Card, status: CardStatus) -> None:
+    if status is not card.status and (card.status, status) not in _TRANSITIONS:
         raise InvalidTransition(
             f"{_article(card.status.value)} {card.status.value} card cannot become "
             f"{status.value}: drafts can be "
             "accepted (active), and active cards suspended and back."
         )
+
+
+def _move(card: Card, status: CardStatus, today: date) -> None:
+    _check_move(card, status)
+    if status is card.status:
+        return
     card.status = status
     if status is CardStatus.active:
         start_schedule(card, today)
@@ -219,12 +241,22 @@ async def update_card(
     changes: dict[str, Any],
     now: datetime,
 ) -> Card:
+    """Edit a card or move it; refused, with nothing changed, if the card would be active
+    without being reviewable. Only a change to its text, kind or status is checked, so a
+    card saved before that rule can still be retagged or suspended."""
     card = await get_card(db, learner=learner, card_id=card_id)
-    if "status" in changes:
-        _move(card, changes.pop("status"), learner_day(learner, now))
+    status: CardStatus = changes.pop("status", card.status)
+    _check_move(card, status)
+    if (
+        status is CardStatus.active
+        and (changes.keys() & {"front", "kind"} or status is not card.status)
+        and not can_be_reviewed(changes.get("front", card.front), changes.get("kind", card.kind))
+    ):
+        raise ClozeWithoutDeletion()
+    _move(card, status, learner_day(learner, now))
     for name, value in changes.items():
         setattr(card, name, value)
-    if changes.keys() & {"front", "back"}:
+    if changes.keys() & {"front", "back", "kind"}:
         card.quality_flags = quality_flags(card.front, card.back, card.kind.value)
     card.updated_at = now
     await db.commit()
@@ -251,6 +283,13 @@ async def accept_drafts(
             "Some of these cards do not exist.", details={"ids": sorted(map(str, missing))}
         )
     drafts = [card for card in cards if card.status is CardStatus.draft]
+    unreviewable = [card.id for card in drafts if not can_be_reviewed(card.front, card.kind)]
+    if unreviewable:
+        raise ClozeWithoutDeletion(
+            "Some of these drafts cannot be accepted yet (`details.ids`), and none was. "
+            + WRITE_A_DELETION,
+            details={"ids": sorted(map(str, unreviewable))},
+        )
     _activate(drafts, learner=learner, now=now)
     await db.commit()
     return drafts
@@ -271,12 +310,17 @@ async def accept_all_drafts(
     now: datetime,
 ) -> AcceptedAll:
     """Accept every draft (of `session_id`); flagged ones only with `include_flagged`,
-    since "accept all" should not wave through what the checks asked the learner to read."""
+    since "accept all" should not wave through what the checks asked the learner to read.
+    Drafts that cannot be reviewed (flagged `empty_side`) stay drafts either way."""
     statement = select(Card).where(Card.learner_id == learner.id, Card.status == CardStatus.draft)
     if session_id is not None:
         statement = statement.where(Card.session_id == session_id)
     drafts = list(await db.scalars(statement.order_by(Card.created_at, Card.id)))
-    chosen = [card for card in drafts if include_flagged or not card.quality_flags]
+    chosen = [
+        card
+        for card in drafts
+        if (include_flagged or not card.quality_flags) and can_be_reviewed(card.front, card.kind)
+    ]
     _activate(chosen, learner=learner, now=now)
     await db.commit()
     return AcceptedAll(cards=chosen, skipped_flagged=len(drafts) - len(chosen))

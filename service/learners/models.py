@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, CreatedMixin, IdMixin
@@ -17,6 +17,8 @@ class Learner(IdMixin, CreatedMixin, Base):
         CheckConstraint("day_starts_at_hour BETWEEN 0 AND 23", name="day_starts_at_hour"),
         CheckConstraint("new_cards_per_day BETWEEN 0 AND 1000", name="new_cards_per_day"),
         CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="reminder_hour"),
+        CheckConstraint("scheduler IN ('sm2', 'fsrs')", name="scheduler"),
+        CheckConstraint("desired_retention BETWEEN 0.7 AND 0.99", name="desired_retention"),
     )
 
     name: Mapped[str] = mapped_column(String(100), unique=True)
@@ -27,6 +29,12 @@ class Learner(IdMixin, CreatedMixin, Base):
     reminder_hour: Mapped[int | None]
     webhook_url: Mapped[str | None] = mapped_column(String(2048))
     webhook_format: Mapped[str] = mapped_column(String(16), default="json")
+    # Which algorithm schedules the learner's cards (scheduler/grades.py names them).
+    scheduler: Mapped[str] = mapped_column(String(8), default="sm2")
+    # FSRS schedules each card for this probability of recall when it comes due.
+    desired_retention: Mapped[float] = mapped_column(default=0.9)
+    # FSRS's parameters fitted to this learner's history; null: the package's defaults.
+    fsrs_parameters: Mapped[list[float] | None] = mapped_column(JSON)
 
     api_keys: Mapped[list[ApiKey]] = relationship(
         back_populates="learner", cascade="all, delete-orphan", passive_deletes=True

@@ -44,6 +44,8 @@ class LearnerOut(BaseModel):
     reminder_hour: int | None
     webhook_url: str | None
     webhook_format: WebhookFormat
+    scheduler: str = Field(description="`sm2` or `fsrs`; change it at /v1/me/scheduler.")
+    desired_retention: float = Field(description="FSRS's target; see /v1/me/scheduler.")
     created_at: datetime
 
 

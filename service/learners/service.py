@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,13 @@ async def create_learner(session: AsyncSession, *, name: str, timezone: str = "U
         await session.rollback()
         raise NameTaken(name) from None
     return IssuedKey(learner=learner, key=key)
+
+
+async def lock_learner(session: AsyncSession, learner_id: uuid.UUID) -> Learner:
+    """The learner's row, read afresh and locked until the transaction ends: work that
+    rewrites many of a learner's rows at once (an import, a switch of scheduler) takes
+    turns with the same work started at the same moment, rather than interleave."""
+    return await session.get_one(Learner, learner_id, with_for_update=True, populate_existing=True)
 
 
 async def get_learner_by_name(session: AsyncSession, *, name: str) -> Learner:

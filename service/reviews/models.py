@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from service.cards.models import Card
@@ -23,7 +23,12 @@ class Review(IdMixin, CreatedMixin, Base):
 
     card_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"))
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    # The grade on both scales (scheduler/grades.py): the one given, and the other
+    # by the explicit mapping, so either scheduler can replay the review.
     grade: Mapped[int]
+    rating: Mapped[int]
+    # The scheduler that scheduled this review: "sm2" or "fsrs".
+    scheduler: Mapped[str] = mapped_column(String(8))
     reviewed_at: Mapped[datetime]
     # The learner's local day of the review (their day starts at day_starts_at_hour).
     review_date: Mapped[date]
@@ -87,3 +92,31 @@ QUEUE_INDEXES = (
         where="status = 'active' AND drill IS {true}",
     ),
 )
+
+
+class FsrsOptimization(IdMixin, CreatedMixin, Base):
+    """One fit of FSRS's parameters to a learner's review log (service/reviews/optimizing.py).
+
+    The row is the job: written before the work starts, touched while it runs (a row
+    left `running` by a process that died stops being touched, and counts as failed),
+    and holding the result when it ends.
+    """
+
+    __tablename__ = "fsrs_optimizations"
+    __table_args__ = (Index("ix_fsrs_optimizations_learner_created", "learner_id", "created_at"),)
+
+    learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    # running, done, failed
+    status: Mapped[str] = mapped_column(String(16))
+    # What it is doing now, in words a learner reads ("fitting 812 reviews").
+    stage: Mapped[str] = mapped_column(String(200))
+    reviews: Mapped[int]
+    estimated_seconds: Mapped[float]
+    touched_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    parameters: Mapped[list[float] | None] = mapped_column(JSON)
+    log_loss_before: Mapped[float | None]
+    log_loss_after: Mapped[float | None]
+    # Whether the fitted parameters replaced the ones in use (only when they predict better).
+    applied: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[str | None] = mapped_column(Text)

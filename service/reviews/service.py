@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -14,8 +14,10 @@ from sqlalchemy import JSON, Dialect, Table, TypeDecorator, bindparam, insert, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scheduler import sm2
-from service.cards.models import Card, CardStatus, joined_tags, set_joined_tags
+from scheduler import fsrs_schedule, sm2
+from scheduler.fsrs_schedule import DEFAULT_PARAMETERS, FsrsSettings
+from scheduler.grades import PASSING_GRADE, SCHEDULERS, Rating
+from service.cards.models import Card, CardStatus, FsrsState, joined_tags, set_joined_tags
 from service.cards.schemas import CardOut
 from service.cards.service import CardNotFound, get_card
 from service.db import built, for_update, table_of, utcnow
@@ -23,7 +25,16 @@ from service.errors import Conflict, InvalidRequest, NotFound, TutorError
 from service.learners.models import Learner
 from service.reviews.days import learner_day
 from service.reviews.models import IdempotencyKey, Review
-from service.reviews.schedule import apply_state, restore, snapshot, start_schedule, state_of
+from service.reviews.rederive import rederive, review_logs
+from service.reviews.schedule import (
+    apply_fsrs,
+    apply_state,
+    memory_of,
+    restore,
+    snapshot,
+    start_schedule,
+    state_of,
+)
 from service.reviews.schemas import ReviewOut, ReviewRequest, ReviewResult, UndoResult
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -52,6 +63,10 @@ _SCHEDULE = (
     "started_on",
     "activated_on",
     "updated_at",
+    "fsrs_state",
+    "fsrs_step",
+    "stability",
+    "difficulty",
 )
 _UPDATE_SCHEDULE = (
     update(_CARDS)
@@ -61,6 +76,11 @@ _UPDATE_SCHEDULE = (
 _REVIEWS = table_of(Review)
 _INSERT_REVIEW = insert(_REVIEWS)
 _KEYS = table_of(IdempotencyKey)
+# The learner's scheduler, read after the card's row is locked: a switch of scheduler
+# (service/reviews/scheduling.py) that committed meanwhile is seen, never half applied.
+_LEARNER_SCHEDULER = select(
+    Learner.scheduler, Learner.desired_retention, Learner.fsrs_parameters
+).where(Learner.id == bindparam("learner_id"))
 
 
 class _SerializedJSON(TypeDecorator[str]):
@@ -140,7 +160,7 @@ def _request_hash(body: ReviewRequest) -> str:
 async def grade_card(
     db: AsyncSession, *, learner: Learner, body: ReviewRequest, now: datetime
 ) -> tuple[Card, Review]:
-    """Apply one grade with SM-2 (not committed). The card row is locked meanwhile.
+    """Apply one grade with the learner's scheduler (not committed); the card row is locked.
 
     The card and the review returned are not in the session: they are what was written.
     """
@@ -166,9 +186,18 @@ async def grade_card(
     if not state.drill and state.due > today:
         raise NotDue(f"This card is due on {state.due.isoformat()}, not today ({today}).")
 
+    grade, rating = body.grades()
+    scheduler, retention, parameters = (
+        await connection.execute(_LEARNER_SCHEDULER, {"learner_id": learner.id})
+    ).one()
     before = snapshot(card)
-    apply_state(card, sm2.review(state, body.grade, today))
-    if not state.drill and body.grade < 3 and state.repetitions > 0:
+    if scheduler == "fsrs":
+        settings = FsrsSettings(tuple(parameters or DEFAULT_PARAMETERS), retention)
+        lapsed = _review_with_fsrs(card, rating, today, learner=learner, settings=settings)
+    else:
+        lapsed = not state.drill and grade < PASSING_GRADE and state.repetitions > 0
+        apply_state(card, sm2.review(state, grade, today))
+    if lapsed:
         card.lapses += 1
     card.last_reviewed_at = reviewed_at
     card.started_on = card.started_on or today
@@ -178,7 +207,9 @@ async def grade_card(
         "id": uuid.uuid4(),
         "card_id": card.id,
         "learner_id": learner.id,
-        "grade": body.grade,
+        "grade": grade,
+        "rating": int(rating),
+        "scheduler": scheduler,
         "reviewed_at": reviewed_at,
         "review_date": today,
         "duration_ms": body.duration_ms,
@@ -189,6 +220,17 @@ async def grade_card(
     }
     await connection.execute(_INSERT_REVIEW, review)
     return card, built(Review, review)
+
+
+def _review_with_fsrs(
+    card: Card, rating: Rating, today: date, *, learner: Learner, settings: FsrsSettings
+) -> bool:
+    """Schedule the card with FSRS; whether it lapsed (forgotten while on its interval)."""
+    lapsed = card.fsrs_state is FsrsState.review and rating is Rating.again
+    last = card.last_reviewed_at
+    memory = memory_of(card, last_review_day=learner_day(learner, last) if last else None)
+    apply_fsrs(card, fsrs_schedule.review(memory, rating, today, settings=settings))
+    return lapsed
 
 
 def _schedule_of(card: Card) -> dict[str, Any]:
@@ -275,11 +317,12 @@ def _result(card: Card, review: Review) -> ReviewResult:
     return ReviewResult(card=CardOut.of(card), review=ReviewOut.of(review))
 
 
-async def undo_latest(db: AsyncSession, *, learner: Learner) -> UndoResult:
+async def undo_latest(db: AsyncSession, *, learner: Learner, now: datetime) -> UndoResult:
     """Undo the learner's latest review: the card's schedule goes back to before it."""
     review = await db.scalar(
         select(Review)
-        .where(Review.learner_id == learner.id)
+        # Reviews imported from Anki are history, not a grade given here to take back.
+        .where(Review.learner_id == learner.id, Review.scheduler.in_(SCHEDULERS))
         .order_by(Review.created_at.desc(), Review.id.desc())
         .limit(1)
         .with_for_update()
@@ -290,6 +333,19 @@ async def undo_latest(db: AsyncSession, *, learner: Learner) -> UndoResult:
     restore(card, review.before)
     undone = ReviewOut.of(review)
     await db.delete(review)
+    scheduler = await db.scalar(select(Learner.scheduler).where(Learner.id == learner.id))
+    if review.scheduler != scheduler:
+        # Scheduled before a switch: `before` is the other scheduler's state, so the
+        # card is derived from the reviews that remain, as the switch derived it.
+        await db.flush()
+        logs = await review_logs(db, learner_id=learner.id, card_ids=[card.id])
+        rederive(
+            card,
+            logs.get(card.id, []),
+            learner=learner,
+            scheduler=scheduler or "sm2",
+            today=learner_day(learner, now),
+        )
     await db.commit()
     return UndoResult(card=CardOut.of(card), undone=undone)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
+from anki_decks import build_deck
 from browsing import Server
 from playwright.sync_api import Locator, Page, Route, expect
 
@@ -266,3 +268,24 @@ def test_a_draft_is_accepted_from_the_library(
     expect(item).to_contain_text("Due")
     expect(item.get_by_role("button", name="Suspend")).to_be_focused()
     assert api.get(f"cards/{draft['id']}").json()["status"] == "active"
+
+
+def test_import_an_anki_package_reports_notes_cards_and_reviews(
+    page: Page, server: Server, api: httpx.Client, tmp_path: Path
+) -> None:
+    deck = build_deck(tmp_path)
+    _open_cards(page, server)
+    page.get_by_label("File to import").set_input_files(
+        files=[
+            {"name": "llms.apkg", "mimeType": "application/octet-stream", "buffer": deck.package}
+        ]
+    )
+    page.get_by_role("button", name="Import cards").click()
+    report = page.get_by_role("form", name="Import", exact=True)
+    expect(report).to_contain_text(
+        "llms.apkg: 4 notes; 5 new cards, 0 updated, 0 unchanged; 3 reviews added"
+    )
+    expect(report).to_contain_text("1 note of types Tutor does not know left out.")
+    expect(report.get_by_role("list", name="What did not come through")).to_contain_text("Vocab")
+    expect(_card_item(page, "What does GQA share?")).to_be_visible()
+    assert len(api.get("cards", params={"limit": 50}).json()["items"]) == 5

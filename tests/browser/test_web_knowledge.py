@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import httpx
-from browsing import Server
+from browsing import UNNAMED_CONTROLS, Server
 from playwright.sync_api import Locator, Page, expect
 
 from fakellm import FakeLLM, Reply
@@ -29,12 +29,6 @@ MISCONCEPTION = {
 }
 ABOUT = "Why is scaled dot-product attention divided by the square root of d_k?"
 NOTHING_TOLD = "Nothing: the tutor starts from zero on this text."
-UNNAMED_CONTROLS = """
-() => [...document.querySelectorAll('#view input, #view select, #view textarea, #view button')]
-  .filter((control) => !control.labels?.length && !control.getAttribute('aria-label')
-    && !(control.tagName === 'BUTTON' && control.textContent.trim()))
-  .map((control) => control.outerHTML.slice(0, 120))
-"""
 
 
 def _critique_reply(score: int) -> Reply:

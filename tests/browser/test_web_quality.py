@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from browsing import Server
+from browsing import UNNAMED_CONTROLS, Server
 from playwright.sync_api import Page, expect
 
 from fakellm import FakeLLM, Reply
@@ -22,16 +22,6 @@ PAGES = [
     "#/knowledge",
     "#/settings",
 ]
-
-# A control a keyboard or screen-reader user cannot name is a control they cannot use.
-UNNAMED_CONTROLS = """
-() => [...document.querySelectorAll('#view input, #view select, #view textarea, #view button')]
-  .filter((c) => c.type !== 'hidden' && c.offsetParent !== null)
-  .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')
-    && !c.getAttribute('aria-labelledby') && !(c.tagName === 'BUTTON' && c.textContent.trim())
-    && !c.closest('label'))
-  .map((c) => c.outerHTML.slice(0, 120))
-"""
 
 FOCUSED_OUTLINE = """
 (() => {

@@ -1,13 +1,17 @@
-"""The review page: grading with the keyboard, the drill, undo, cloze cards, failures."""
+"""The review page: grading with the keyboard (SM-2's 0–5, FSRS's 1–4), the drill, undo,
+cloze cards, failures."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import httpx
 from browsing import Server
 from playwright.sync_api import Locator, Page, Request, Route, expect
+
+RATING_WORDS = ("Again", "Hard", "Good", "Easy")  # FSRS's (Anki's) buttons, keys 1–4
 
 
 def _card(api: httpx.Client, front: str, back: str = "", kind: str = "basic") -> dict[str, Any]:
@@ -37,6 +41,14 @@ def _answer(page: Page) -> Locator:
     return page.get_by_role("region", name="Answer")
 
 
+def _grade_buttons(page: Page) -> Locator:
+    return page.get_by_role("group", name="How well did you remember it?").get_by_role("button")
+
+
+def _shortcuts(page: Page) -> Locator:
+    return page.get_by_role("region", name="Keyboard shortcuts")
+
+
 def _progress(page: Page, done: int, total: int) -> None:
     bar = page.get_by_role("progressbar", name="Reviewed in this sitting")
     expect(bar).to_have_attribute("aria-valuenow", str(done))
@@ -64,6 +76,8 @@ def test_a_whole_review_with_the_keyboard_alone(page: Page, api: httpx.Client) -
     page.keyboard.press("Space")
     expect(_answer(page)).to_have_text("Keys and values")
     expect(page.get_by_role("button", name="3 Right, with real effort")).to_be_visible()
+    expect(_grade_buttons(page)).to_have_count(6)  # SM-2's 0–5
+    expect(_shortcuts(page)).to_contain_text("0–5 grade the card")
     page.keyboard.press("4")
     expect(_question(page)).to_contain_text("What does RoPE rotate?")
     expect(_answer(page)).to_be_hidden()
@@ -251,3 +265,81 @@ def test_a_phone_wide_screen_has_no_sideways_scroll(page: Page, api: httpx.Clien
     page.keyboard.press("Space")
     expect(page.get_by_role("button", name="5 Perfect, at once, sure of it")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+
+def _reviews(api: httpx.Client, card: dict[str, Any]) -> list[tuple[str, int, str]]:
+    reviews = api.get(f"cards/{card['id']}/reviews").json()["items"]
+    return [(review["rating"], review["grade"], review["scheduler"]) for review in reviews]
+
+
+def test_an_fsrs_learner_rates_with_keys_1_to_4_as_in_anki(page: Page, api: httpx.Client) -> None:
+    assert api.patch("me/scheduler", json={"scheduler": "fsrs"}).status_code == 200
+    learning = _card(api, "What does DPO optimise directly?", "The policy, from preferences")
+    easy = _card(api, "What does PPO clip?", "The probability ratio")
+    sent: list[dict[str, Any]] = []
+
+    def record(request: Request) -> None:
+        if request.method == "POST" and request.url.endswith("/v1/reviews"):
+            sent.append(json.loads(request.post_data or "{}"))
+
+    page.on("request", record)
+    _open_review(page)
+    expect(_shortcuts(page)).to_contain_text("1–4 grade the card")
+    expect(_shortcuts(page)).to_contain_text("1 Again, 2 Hard, 3 Good, 4 Easy")
+
+    page.keyboard.press("Space")
+    expect(_grade_buttons(page)).to_have_text(
+        [re.compile(rf"^{key} {word}") for key, word in enumerate(RATING_WORDS, start=1)]
+    )
+    expect(page.get_by_role("button", name="1 Again, forgot it")).to_be_visible()
+    page.keyboard.press("0")  # not a key of FSRS's scale
+    page.keyboard.press("5")
+    page.wait_for_timeout(200)
+    assert sent == []
+
+    page.keyboard.press("3")
+    expect(page.locator("#announcer")).to_have_text("Graded Good, recalled after a moment.")
+    expect(_question(page)).to_contain_text("What does PPO clip?")
+    # A new card rated Good is in FSRS's learning steps: back again today.
+    expect(page.get_by_role("list", name="Waiting today")).to_contain_text("1 in the drill")
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="4 Easy, recalled at once, no effort").click()
+
+    expect(_question(page)).to_contain_text("What does DPO optimise directly?")
+    expect(page.get_by_role("article", name="Card")).to_contain_text("Learning step: again today")
+    page.keyboard.press("Space")
+    page.keyboard.press("3")
+    expect(page.get_by_role("heading", name="Done for today")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "You graded 3 reviews of 2 cards in this sitting: "
+            "3 right (Hard, Good or Easy), 0 to learn again (Again)."
+        )
+    ).to_be_visible()
+    expect(page.get_by_role("list", name="Reviewed in this sitting")).to_contain_text(
+        "Ratings: Good, Good"
+    )
+
+    assert [set(body) & {"grade", "rating"} for body in sent] == [{"rating"}] * 3
+    assert [body["rating"] for body in sent] == ["good", "easy", "good"]
+    assert _reviews(api, learning) == [("good", 4, "fsrs"), ("good", 4, "fsrs")]
+    assert _reviews(api, easy) == [("easy", 5, "fsrs")]
+    assert api.get(f"cards/{learning['id']}").json()["schedule"]["fsrs"]["state"] == "review"
+
+
+def test_an_fsrs_again_is_announced_and_undone_in_its_own_words(
+    page: Page, api: httpx.Client
+) -> None:
+    assert api.patch("me/scheduler", json={"scheduler": "fsrs"}).status_code == 200
+    card = _card(api, "What is the reward model trained on?", "Pairs of preferred answers")
+    _open_review(page)
+    page.keyboard.press("Space")
+    page.keyboard.press("1")
+    expect(page.locator("#announcer")).to_have_text("Graded Again, forgot it.")
+    expect(page.get_by_role("article", name="Card")).to_contain_text("Learning step")
+    assert _reviews(api, card) == [("again", 1, "fsrs")]
+
+    page.keyboard.press("u")
+    expect(page.locator("#announcer")).to_have_text("Undid Again: the card is back.")
+    expect(page.get_by_role("article", name="Card")).to_contain_text("New card")
+    assert _reviews(api, card) == []

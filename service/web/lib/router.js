@@ -5,7 +5,7 @@ import { errorBox, loading } from "./ui.js";
 
 const routes = [];
 let current = null; // {controller} of the page on screen
-let shown = 0; // pages shown so far
+let shown = 0; // pages asked for so far
 
 /** `pattern` like "/sessions/:id/cards"; `load` imports the page module lazily. */
 export function route(pattern, load, options = {}) {
@@ -44,6 +44,9 @@ export function navigate(path) {
 }
 
 async function show(view) {
+  // Only the page the app opens on keeps focus at the top; every later one is a
+  // navigation, even when it cut short the first page's loading (a quick click).
+  const moveFocus = shown++ > 0;
   current?.controller.abort();
   const controller = new AbortController();
   current = { controller };
@@ -53,7 +56,7 @@ async function show(view) {
   fill(view, loading());
   if (!found) {
     fill(view, h("h1", { tabindex: "-1" }, "Not found"), h("p", {}, "There is no page at this address. "), h("a", { href: "#/" }, "Go to your sessions"));
-    focusHeading(view, { moveFocus: shown++ > 0 });
+    focusHeading(view, { moveFocus });
     return;
   }
   try {
@@ -66,7 +69,7 @@ async function show(view) {
       action: h("button", { type: "button", onclick: () => show(view) }, "Try again"),
     }));
   }
-  if (!controller.signal.aborted) focusHeading(view, { moveFocus: shown++ > 0 });
+  if (!controller.signal.aborted) focusHeading(view, { moveFocus });
 }
 
 function focusHeading(view, { moveFocus }) {

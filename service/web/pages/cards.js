@@ -13,7 +13,10 @@ const STATUSES = [
   { value: "draft", label: "Drafts" },
   { value: "suspended", label: "Suspended" },
 ];
+// Each review on the scale of the scheduler that scheduled it: SM-2's grades 0–5, or
+// FSRS's (Anki's) ratings.
 const GRADES = ["0 · blackout", "1 · wrong", "2 · wrong but familiar", "3 · hard", "4 · good", "5 · easy"];
+const RATINGS = { again: "Again", hard: "Hard", good: "Good", easy: "Easy" };
 const ORIGINS = { distilled: "from a session", manual: "written by hand", imported: "imported" };
 const FLAGS = {
   yes_no_question: "yes/no question",
@@ -265,7 +268,9 @@ export async function render(view, { query, signal }) {
           "li",
           {},
           h("time", { datetime: review.reviewed_at }, formatDateTime(review.reviewed_at)),
-          ` · grade ${GRADES[review.grade] ?? review.grade}`,
+          review.scheduler === "fsrs"
+            ? ` · rated ${RATINGS[review.rating] ?? review.rating} (FSRS)`
+            : ` · grade ${GRADES[review.grade] ?? review.grade}`,
           review.drill ? " · drill" : ` · next in ${days(review.after.interval ?? 0)}`,
         ),
       ),

@@ -1,20 +1,27 @@
-// Today's reviews, one card at a time. The server schedules (SM-2) and orders the queue;
-// this page only shows it, sends grades and asks again after each one.
+// Today's reviews, one card at a time. The server schedules (SM-2 or FSRS, the learner's
+// choice) and orders the queue; this page only shows it, sends grades on the scale of the
+// learner's scheduler and asks again after each one.
 import { api } from "../lib/api.js";
 import { updateDueBadge } from "../lib/badge.js";
 import { fill, h } from "../lib/dom.js";
 import { announce, errorBox } from "../lib/ui.js";
-import { cardView, gradeButtons, GRADES, sittingSummary, waitingSummary } from "./reviewcard.js";
+import { cardView, gradeButtons, reviewWords, scaleOf, sittingSummary, waitingSummary } from "./reviewcard.js";
 
 const MAX_DURATION_MS = 86_400_000; // the API's limit for duration_ms
 
 export async function render(view, { signal }) {
+  const [queue, settings] = await Promise.all([
+    api.get("reviews/queue", { signal }),
+    api.get("me/scheduler", { signal }),
+  ]);
+  const scale = scaleOf(settings.scheduler);
+  const [firstKey, lastKey] = scale.keys;
   const state = {
-    queue: await api.get("reviews/queue", { signal }),
-    history: [], // [{review, card, grade}] graded in this sitting, oldest first
+    queue,
+    history: [], // [{review, card, choice}] graded in this sitting, oldest first
     revealed: false,
     shownAt: 0,
-    pending: null, // the grade being sent: {cardId, key, body}, kept for a retry
+    pending: null, // the grade being sent: {cardId, choiceKey, key, body}, kept for a retry
     busy: false,
     card: null,
     shown: null, // {back, controls} of the card on screen
@@ -50,7 +57,15 @@ export async function render(view, { signal }) {
         "ul",
         {},
         h("li", {}, h("kbd", {}, "Space"), " shows the answer"),
-        h("li", {}, h("kbd", {}, "0"), "–", h("kbd", {}, "5"), " grade the card, once the answer shows"),
+        h(
+          "li",
+          {},
+          h("kbd", {}, firstKey),
+          "–",
+          h("kbd", {}, lastKey),
+          " grade the card, once the answer shows",
+          scale.name === "fsrs" ? `: ${scale.choices.map(({ key, label }) => `${key} ${label}`).join(", ")}` : null,
+        ),
         h("li", {}, h("kbd", {}, "U"), " undoes the last grade"),
       ),
       h("p", { class: "hint" }, "Shortcuts do nothing while you type in a text field."),
@@ -83,7 +98,7 @@ export async function render(view, { signal }) {
     if (state.pending?.cardId !== card.id) state.pending = null;
     state.card = card;
     state.revealed = false;
-    const shown = cardView(card);
+    const shown = cardView(card, scale);
     const showAnswer = h(
       "button",
       { type: "button", class: "primary", onclick: reveal, "aria-keyshortcuts": "Space" },
@@ -101,21 +116,22 @@ export async function render(view, { signal }) {
     if (state.revealed || !state.card || state.busy) return;
     state.revealed = true;
     state.shown.back.hidden = false;
-    fill(state.shown.controls, gradeButtons((grade) => submit(grade)));
+    fill(state.shown.controls, gradeButtons(scale, (choice) => submit(choice)));
     // Not a grade button: a second Space must never grade by accident.
     state.shown.back.focus();
   }
 
-  async function submit(grade) {
+  async function submit(choice) {
     if (state.busy || !state.revealed || !state.card) return;
     const card = state.card;
-    if (state.pending?.cardId !== card.id || state.pending.body.grade !== grade) {
+    if (state.pending?.cardId !== card.id || state.pending.choiceKey !== choice.key) {
       state.pending = {
         cardId: card.id,
+        choiceKey: choice.key,
         key: newKey(),
         body: {
           card_id: card.id,
-          grade,
+          ...choice.body,
           duration_ms: Math.min(MAX_DURATION_MS, Math.round(performance.now() - state.shownAt)),
           reviewed_at: isoWithOffset(new Date()),
         },
@@ -136,9 +152,8 @@ export async function render(view, { signal }) {
       return;
     }
     state.pending = null;
-    state.history.push({ review: result.review, card, grade });
-    const { label, hint } = GRADES[grade];
-    announce(`Graded ${grade}, ${label} ${hint}.`);
+    state.history.push({ review: result.review, card, choice });
+    announce(`Graded ${choice.spoken}.`);
     await reload({ justGraded: card.id });
     setBusy(false);
     updateDueBadge();
@@ -161,7 +176,7 @@ export async function render(view, { signal }) {
     if (index >= 0) state.history.splice(index, 1);
     announce(
       index >= 0
-        ? `Undid grade ${result.undone.grade}: the card is back.`
+        ? `Undid ${reviewWords(result.undone)}: the card is back.`
         : "Undid the latest review, which was made outside this sitting: that card is back.",
     );
     await reload({ toFront: result.card });
@@ -218,7 +233,7 @@ export async function render(view, { signal }) {
         "section",
         { class: "review-done item", "aria-labelledby": "review-done-heading" },
         heading,
-        done ? sittingSummary(state.history) : null,
+        done ? sittingSummary(state.history, scale) : null,
         ahead,
         h(
           "p",
@@ -255,10 +270,11 @@ export async function render(view, { signal }) {
         event.preventDefault();
         reveal();
       }
-    } else if (/^[0-5]$/.test(event.key)) {
-      if (!state.revealed) return;
+    } else if (/^[0-9]$/.test(event.key)) {
+      const choice = scale.choices.find(({ key }) => key === event.key);
+      if (!choice || !state.revealed) return;
       event.preventDefault();
-      submit(Number(event.key));
+      submit(choice);
     } else if (event.key === "u" || event.key === "U") {
       event.preventDefault();
       undo();

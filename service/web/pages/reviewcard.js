@@ -1,4 +1,5 @@
-// What the review page shows: a card, the six grades, and the end of a sitting.
+// What the review page shows: a card, the grade buttons of the learner's scheduler
+// (SM-2's six, or FSRS's four as in Anki), and the end of a sitting.
 import { formatDate, h, plural, serverHtml } from "../lib/dom.js";
 
 /** SM-2's grades, each in plain words (the published scale, shortened). */
@@ -11,9 +12,73 @@ export const GRADES = [
   { grade: 5, label: "Perfect", hint: "at once, sure of it" },
 ];
 
-function stage(card) {
-  if (card.schedule.drill) return "Drill: again until you grade it 4 or 5";
-  return card.schedule.last_reviewed_at ? "Review" : "New card";
+/** FSRS's ratings: Anki's four buttons, with what Anki's manual says each one means. */
+export const RATINGS = [
+  { rating: "again", label: "Again", hint: "forgot it" },
+  { rating: "hard", label: "Hard", hint: "recalled with real effort" },
+  { rating: "good", label: "Good", hint: "recalled after a moment" },
+  { rating: "easy", label: "Easy", hint: "recalled at once, no effort" },
+];
+
+/**
+ * The answers a learner's scheduler takes, each with its key, what the API is sent,
+ * and whether it counts as remembered. `grade` and `rating` are the two scales of the
+ * API (POST /v1/reviews takes exactly one of them).
+ */
+export const SCALES = {
+  sm2: {
+    name: "sm2",
+    keys: ["0", "5"],
+    choices: GRADES.map(({ grade, label, hint }) => ({
+      key: String(grade),
+      label,
+      hint,
+      body: { grade },
+      recalled: grade >= 3,
+      short: String(grade),
+      spoken: `${grade}, ${label} ${hint}`,
+    })),
+    recalledWords: "3–5",
+    forgottenWords: "0–2",
+    word: ["Grade", "Grades"],
+  },
+  fsrs: {
+    name: "fsrs",
+    keys: ["1", "4"],
+    choices: RATINGS.map(({ rating, label, hint }, index) => ({
+      key: String(index + 1),
+      label,
+      hint,
+      body: { rating },
+      recalled: rating !== "again",
+      short: label,
+      spoken: `${label}, ${hint}`,
+    })),
+    recalledWords: "Hard, Good or Easy",
+    forgottenWords: "Again",
+    word: ["Rating", "Ratings"],
+  },
+};
+
+export function scaleOf(scheduler) {
+  return SCALES[scheduler] ?? SCALES.sm2;
+}
+
+/** A past review on the scale of the scheduler that scheduled it: "grade 4" or "Good". */
+export function reviewWords(review) {
+  if (review.scheduler === "fsrs") {
+    return RATINGS.find(({ rating }) => rating === review.rating)?.label ?? review.rating;
+  }
+  return `grade ${review.grade}`;
+}
+
+function stage(card, scale) {
+  const { drill, last_reviewed_at: reviewedAt, fsrs } = card.schedule;
+  if (!reviewedAt) return "New card";
+  if (!drill) return "Review";
+  // FSRS brings a card back the same day for its learning (or relearning) steps.
+  if (scale.name === "fsrs") return fsrs?.state === "relearning" ? "Relearning step: again today" : "Learning step: again today";
+  return "Drill: again until you grade it 4 or 5";
 }
 
 /**
@@ -21,7 +86,7 @@ function stage(card) {
  * front_html already shows the blank ([…] or its hint) and back_html the whole text
  * with the answer in bold, then any extra notes.
  */
-export function cardView(card) {
+export function cardView(card, scale = SCALES.sm2) {
   const back = card.back_html
     ? serverHtml("section", card.back_html)
     : h("section", {}, h("p", { class: "muted" }, "This card has no answer side."));
@@ -35,7 +100,7 @@ export function cardView(card) {
     h(
       "p",
       { class: "meta" },
-      h("span", { class: "tag" }, stage(card)),
+      h("span", { class: "tag" }, stage(card, scale)),
       card.kind === "cloze" ? h("span", { class: "tag" }, "Cloze: fill in the blank") : null,
     ),
     serverHtml("section", card.front_html, { class: "front", "aria-label": "Question" }),
@@ -44,53 +109,55 @@ export function cardView(card) {
   return { element, back };
 }
 
-export function gradeButtons(onGrade) {
+/** The scale's buttons; `onChoose(choice)` with one of `scale.choices`. */
+export function gradeButtons(scale, onChoose) {
   return h(
     "div",
-    { class: "grades", role: "group", "aria-label": "How well did you remember it?" },
-    GRADES.map(({ grade, label, hint }) =>
+    { class: "grades", role: "group", "aria-label": "How well did you remember it?", dataset: { scale: scale.name } },
+    scale.choices.map((choice) =>
       h(
         "button",
         {
           type: "button",
-          onclick: () => onGrade(grade),
-          "aria-label": `${grade} ${label}, ${hint}`,
-          "aria-keyshortcuts": String(grade),
-          dataset: { grade },
+          onclick: () => onChoose(choice),
+          "aria-label": `${choice.key} ${choice.label}, ${choice.hint}`,
+          "aria-keyshortcuts": choice.key,
+          dataset: { key: choice.key },
         },
-        h("kbd", {}, String(grade)),
+        h("kbd", {}, choice.key),
         " ",
-        h("strong", {}, label),
-        h("span", { class: "grade-hint" }, hint),
+        h("strong", {}, choice.label),
+        h("span", { class: "grade-hint" }, choice.hint),
       ),
     ),
   );
 }
 
 /** What was graded in this sitting: the totals, then each card with its grades. */
-export function sittingSummary(history) {
+export function sittingSummary(history, scale) {
   const byCard = new Map();
-  for (const { card, grade } of history) {
-    if (!byCard.has(card.id)) byCard.set(card.id, { card, grades: [] });
-    byCard.get(card.id).grades.push(grade);
+  for (const { card, choice } of history) {
+    if (!byCard.has(card.id)) byCard.set(card.id, { card, answers: [] });
+    byCard.get(card.id).answers.push(choice.short);
   }
-  const right = history.filter(({ grade }) => grade >= 3).length;
+  const right = history.filter(({ choice }) => choice.recalled).length;
+  const [one, many] = scale.word;
   return [
     h(
       "p",
       {},
       `You graded ${plural(history.length, "review")} of ${plural(byCard.size, "card")} in this sitting: `,
-      `${right} right (3–5), ${history.length - right} to learn again (0–2).`,
+      `${right} right (${scale.recalledWords}), ${history.length - right} to learn again (${scale.forgottenWords}).`,
     ),
     h(
       "ul",
       { class: "list review-summary", "aria-label": "Reviewed in this sitting" },
-      [...byCard.values()].map(({ card, grades }) =>
+      [...byCard.values()].map(({ card, answers }) =>
         h(
           "li",
           { class: "item" },
           serverHtml("div", card.front_html, { class: "summary-front" }),
-          h("p", { class: "meta" }, `${grades.length === 1 ? "Grade" : "Grades"}: ${grades.join(", ")}`),
+          h("p", { class: "meta" }, `${answers.length === 1 ? one : many}: ${answers.join(", ")}`),
         ),
       ),
     ),

@@ -1,9 +1,11 @@
-// Settings: the learner's name, day, daily limit, reminders; signing out of this browser.
+// Settings: the learner's name, day, daily limit, reminders; the scheduler
+// (schedulersettings.js); signing out of this browser.
 import { api } from "../lib/api.js";
 import { forgetKey } from "../lib/auth.js";
 import { updateDueBadge } from "../lib/badge.js";
 import { fill, h, labelled } from "../lib/dom.js";
 import { errorBox, whileBusy } from "../lib/ui.js";
+import { schedulerSection } from "./schedulersettings.js";
 
 const FORMATS = [
   { value: "json", label: "JSON (any service)" },
@@ -43,7 +45,8 @@ function fieldOf(detail) {
 }
 
 export async function render(view, { signal }) {
-  let me = await api.get("me", { signal });
+  const [account, scheduler] = await Promise.all([api.get("me", { signal }), api.get("me/scheduler", { signal })]);
+  let me = account;
   const here = browserTimezone();
 
   const fields = {
@@ -209,6 +212,7 @@ export async function render(view, { signal }) {
     view,
     h("h1", {}, "Settings"),
     form,
+    schedulerSection(scheduler, { signal }),
     h(
       "section",
       { class: "item", "aria-labelledby": "sign-out-heading" },

@@ -1,6 +1,8 @@
-// Stats: today's numbers, the streak, retention, a year of reviews and the month ahead.
+// Stats: today's numbers, the streak, retention, a year of reviews, the month ahead, and
+// which scheduler predicts the learner best (schedulerstats.js).
 import { api } from "../lib/api.js";
 import { fill, formatDate, h, plural } from "../lib/dom.js";
+import { schedulerPanel } from "./schedulerstats.js";
 
 const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
 const weekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
@@ -14,6 +16,7 @@ export async function render(view, { signal }) {
     figures(stats),
     heatmapSection(stats.heatmap),
     forecastSection(stats.forecast),
+    schedulerPanel({ signal }),
   );
   // The newest weeks are the interesting ones: on a narrow screen, start the scroll there.
   const grid = view.querySelector(".heatmap");
