@@ -102,13 +102,21 @@ async def test_the_same_package_twice_changes_nothing(api: httpx.AsyncClient, de
 async def test_an_fsrs_learner_continues_from_the_imported_log(
     api: httpx.AsyncClient, deck: Deck
 ) -> None:
+    # Anki scheduled this deck with SM-2: FSRS's memory comes from each card's log.
     await api.patch("/v1/me/scheduler", json={"scheduler": "fsrs"})
     await upload(api, deck.package)
+    reviewed = [card for card in await all_cards(api) if card["schedule"]["last_reviewed_at"]]
+    assert len(reviewed) == 3
+    for card in reviewed:
+        memory = card["schedule"]["fsrs"]
+        assert memory["state"] == "review"
+        assert memory["stability"] > 0
+    due_before = {card["id"]: card["schedule"]["due"] for card in reviewed}
+    # Anki's due dates stand until a change of FSRS's settings derives them again.
     switched = (await api.patch("/v1/me/scheduler", json={"desired_retention": 0.85})).json()
     assert switched["rescheduled_cards"] >= 3
-    reviewed = [card for card in await all_cards(api) if card["schedule"]["last_reviewed_at"]]
-    assert reviewed
-    assert all(card["schedule"]["fsrs"]["stability"] > 0 for card in reviewed)
+    after = {card["id"]: card["schedule"]["due"] for card in await all_cards(api)}
+    assert all(after[card_id] for card_id in due_before)
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

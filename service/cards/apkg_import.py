@@ -24,6 +24,7 @@ import genanki  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scheduler import fsrs_schedule
 from scheduler.grades import grade_of_rating
 from service.cards.apkg_cards import CardFromAnki, cards_of, snapshots, source_title
 from service.cards.apkg_reader import PackageError, read_package
@@ -35,6 +36,7 @@ from service.learners.models import Learner
 from service.learners.service import lock_learner
 from service.reviews.days import learner_day
 from service.reviews.models import Review
+from service.reviews.rederive import fsrs_settings
 from service.sources.models import Source, SourceKind
 
 # What the reviews log calls the scheduler of a review made in Anki.
@@ -200,9 +202,26 @@ class _Writer:
         card.fsrs_state = schedule.fsrs_state
         card.stability, card.difficulty = schedule.stability, schedule.difficulty
         card.fsrs_step = 0 if schedule.fsrs_state in _IN_STEPS else None
+        if card.fsrs_state is None and self.learner.scheduler == "fsrs":
+            self._derive_memory(card, incoming)
         card.status = incoming.status
         card.updated_at = self.now
         return True
+
+    def _derive_memory(self, card: Card, incoming: CardFromAnki) -> None:
+        """FSRS's memory of a card Anki scheduled without FSRS, from its review log, for a
+        learner on FSRS; its due date stays Anki's."""
+        day_of = partial(learner_day, self.learner)
+        derived = fsrs_schedule.replay(
+            [(day_of(review.reviewed_at), review.rating) for review in incoming.reviews],
+            today=day_of(self.now),
+            settings=fsrs_settings(self.learner),
+        )
+        if derived is not None:
+            memory = derived.memory
+            card.fsrs_state = FsrsState(memory.state)
+            card.fsrs_step = memory.step
+            card.stability, card.difficulty = memory.stability, memory.difficulty
 
     def _add_reviews(self, card: Card, incoming: CardFromAnki) -> int:
         seen = self.reviewed_at.setdefault(card.id, set())
