@@ -35,6 +35,7 @@ __all__ = [
     "AnkiCard",
     "PlannedNote",
     "SourceRef",
+    "own_guid",
     "plan_notes",
 ]
 
@@ -117,9 +118,14 @@ def plan_notes(cards: Iterable[AnkiCard]) -> list[PlannedNote]:
     return planned
 
 
+def own_guid(card_id: uuid.UUID) -> str:
+    """The GUID of the note a card Tutor made goes out as: from the card id, not the
+    content, so an edited card updates its note."""
+    return str(genanki.guid_for(str(card_id)))
+
+
 def _guid(card: AnkiCard) -> str:
-    # From the card id, not the content: an edited card must update its note.
-    return card.anki_guid or genanki.guid_for(str(card.id))
+    return card.anki_guid or own_guid(card.id)
 
 
 def _plan_note(

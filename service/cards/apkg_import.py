@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-import genanki  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import fsrs_schedule
 from scheduler.grades import grade_of_rating
+from service.cards.anki_notes import own_guid
 from service.cards.apkg_cards import CardFromAnki, cards_of, snapshots, source_title
 from service.cards.apkg_reader import PackageError, read_package
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus, FsrsState
@@ -99,7 +99,7 @@ class _Writer:
         for card in mine:
             if card.anki_guid is not None:
                 self.cards[(card.anki_guid, card.anki_ord or 0)] = card
-            elif (exported := genanki.guid_for(str(card.id))) in guids:
+            elif (exported := own_guid(card.id)) in guids:
                 self.cards[(exported, 0)] = card  # a card Tutor exported, come back
         rows = await self.db.execute(
             select(Source.title, Source.id).where(Source.learner_id == self.learner.id)

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import genanki  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +16,7 @@ from service.cards import cloze
 from service.cards.anki import build_apkg
 from service.cards.anki_export import anki_card, reviews_by_card
 from service.cards.anki_fields import anki_field
+from service.cards.anki_notes import own_guid
 from service.cards.anki_text import text_of_anki_field
 from service.cards.csv_io import (
     CsvCard,
@@ -181,9 +181,9 @@ async def _anki_notes(
         if anki_guid in wanted:
             swapped = kind is CardKind.basic and anki_ord == 1
             by_anki_guid.setdefault(anki_guid, []).append((card_id, swapped))
-        own_guid = genanki.guid_for(str(card_id))
-        if own_guid in wanted:
-            by_card_id[own_guid] = card_id
+        exported = own_guid(card_id)
+        if exported in wanted:
+            by_card_id[exported] = card_id
     named = {guid: [(card_id, False)] for guid, card_id in by_card_id.items()}
     named.update(by_anki_guid)  # a note from Anki is its cards, wherever they went since
     ids = [card_id for members in named.values() for card_id, _ in members]

@@ -19,11 +19,9 @@ from scheduler.fitting import NotEnoughReviews, OptimizerUnavailable, fit_fsrs
 from scheduler.grades import Rating
 from scheduler.history import CardHistory, PastReview
 
-# [reviewed_at (ISO 8601 with offset), review_date (ISO date), grade 0–5, rating 1–4]
-Row = tuple[str, str, int, int]
-
 
 def encode(histories: list[CardHistory]) -> bytes:
+    """Each review as [reviewed_at (ISO 8601 with offset), review_date, grade, rating]."""
     return json.dumps(
         [
             {

@@ -24,14 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.fitting import INSTALL_HINT, OPTIMIZER_MINI_BATCH, optimizer_review_count
-from scheduler.history import CardHistory, PastReview
+from scheduler.history import CardHistory
 from scheduler.recall import evaluate_fsrs
 from service.errors import Conflict, InvalidRequest, NotFound, TutorError
 from service.learners.models import Learner
 from service.learners.service import lock_learner
 from service.reviews import fit_worker
 from service.reviews.models import FsrsOptimization
-from service.reviews.rederive import LoggedReview, rederive_all, review_logs
+from service.reviews.rederive import learner_histories, rederive_all
 
 log = logging.getLogger("tutor.fsrs")
 
@@ -69,19 +69,6 @@ class NoOptimization(NotFound):
         super().__init__("FSRS has not been fitted to your reviews yet.")
 
 
-def histories_of(logs: dict[uuid.UUID, list[LoggedReview]]) -> list[CardHistory]:
-    """The review log as the schedulers' evaluation reads it. A learner who moved west
-    can have a later review on an earlier local day; its day is taken as the one before."""
-    histories = []
-    for card_id, reviews in logs.items():
-        past: list[PastReview] = []
-        for review in reviews:
-            day = max(review.review_date, past[-1].review_date) if past else review.review_date
-            past.append(PastReview(review.reviewed_at, day, review.grade, review.rating))
-        histories.append(CardHistory(key=card_id, reviews=tuple(past)))
-    return histories
-
-
 def is_stale(job: FsrsOptimization, now: datetime) -> bool:
     return job.status == "running" and now - job.touched_at > STALE_AFTER
 
@@ -113,7 +100,7 @@ async def start(
         running = await latest(db, learner=learner, now=now)
         if running.status == "running":
             raise OptimizationRunning("FSRS is being fitted to your reviews already.")
-    histories = histories_of(await review_logs(db, learner_id=learner.id))
+    histories = await learner_histories(db, learner_id=learner.id)
     have = optimizer_review_count(histories)
     if have < OPTIMIZER_MINI_BATCH:
         raise NotEnoughReviewsToFit(

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from scheduler import fsrs_schedule, sm2
 from scheduler.fsrs_schedule import DEFAULT_PARAMETERS, FsrsSettings
 from scheduler.grades import Rating
+from scheduler.history import CardHistory, PastReview
 from scheduler.recall import SM2_MAX_INTERVAL
 from service.cards.models import Card
 from service.learners.models import Learner
@@ -109,3 +110,21 @@ async def rederive_all(db: AsyncSession, *, learner: Learner, scheduler: str, no
     for card in cards:
         rederive(card, logs.get(card.id, []), learner=learner, scheduler=scheduler, today=today)
     return len(cards)
+
+
+def histories_of(logs: dict[uuid.UUID, list[LoggedReview]]) -> list[CardHistory]:
+    """The review log as the schedulers' evaluation reads it. A learner who moved west
+    can have a later review on an earlier local day; its day is taken as the one before."""
+    histories = []
+    for card_id, reviews in logs.items():
+        past: list[PastReview] = []
+        for review in reviews:
+            day = max(review.review_date, past[-1].review_date) if past else review.review_date
+            past.append(PastReview(review.reviewed_at, day, review.grade, review.rating))
+        histories.append(CardHistory(key=card_id, reviews=tuple(past)))
+    return histories
+
+
+async def learner_histories(db: AsyncSession, *, learner_id: uuid.UUID) -> list[CardHistory]:
+    """Every card's reviews, as the schedulers' evaluation and fitting read them."""
+    return histories_of(await review_logs(db, learner_id=learner_id))

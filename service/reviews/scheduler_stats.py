@@ -17,8 +17,7 @@ from scheduler.fitting import OPTIMIZER_MINI_BATCH, optimizer_review_count
 from scheduler.history import CardHistory
 from scheduler.recall import Metrics, evaluate_fsrs, evaluate_sm2
 from service.learners.models import Learner
-from service.reviews.optimizing import histories_of
-from service.reviews.rederive import review_logs
+from service.reviews.rederive import learner_histories
 from service.reviews.schemas import SchedulerScore, SchedulerStatsOut
 
 _LABELS = {
@@ -51,7 +50,7 @@ def _scores(histories: list[CardHistory], fitted: list[float] | None) -> list[Sc
 
 
 async def scheduler_stats(db: AsyncSession, *, learner: Learner) -> SchedulerStatsOut:
-    histories = histories_of(await review_logs(db, learner_id=learner.id))
+    histories = await learner_histories(db, learner_id=learner.id)
     await db.rollback()  # no transaction held while the replays run
     # Replaying every review through both schedulers is CPU work: off the event loop.
     scores = await asyncio.to_thread(_scores, histories, learner.fsrs_parameters)
