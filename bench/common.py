@@ -1,9 +1,9 @@
 """What every benchmark shares: the machine, percentiles, tables, a real `tutor serve`,
 learners with keys, and scratch PostgreSQL databases.
 
-The benchmarks run by hand (`.venv/bin/python bench/<name>.py`); they are not
-tests. Each one starts Tutor as its own process, so the load generator (this process)
-and the server never share a CPU-bound event loop.
+The benchmarks run by hand from the repository root (`.venv/bin/python -m
+bench.<name>`); they are not tests. Each one starts Tutor as its own process, so the
+load generator (this process) and the server never share a CPU-bound event loop.
 """
 
 from __future__ import annotations
@@ -26,16 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from service.db import Database
+from service.learners.service import create_learner
+from service.migrations import upgrade_async
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from sqlalchemy import text  # noqa: E402  (after sys.path, like the service imports)
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
-
-from service.db import Database  # noqa: E402
-from service.learners.service import create_learner  # noqa: E402
-from service.migrations import upgrade_async  # noqa: E402
 
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 

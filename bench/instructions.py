@@ -7,7 +7,7 @@ measured requests run (after a warm-up), and the same code gives the same count 
 within a few tenths of a percent. Compare two versions of the code with it; it says
 nothing of speed on its own (valgrind runs the server some 50 times slower).
 
-    .venv/bin/python bench/instructions.py [--grades 40] [--answers 20]
+    .venv/bin/python -m bench.instructions [--grades 40] [--answers 20]
 
 Needs valgrind (Debian: `apt-get install valgrind`). Takes a few minutes.
 """
@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx
-import review_throughput
-import stream_overhead
-from common import Server, machine, print_table, tutor_serve
+
+from bench import review_throughput, stream_overhead
+from bench.common import Server, machine, print_table, tutor_serve
 
 CLIENTS = 8  # graders at once, as review_throughput.py has them
 Work = Callable[[], Awaitable[int]]

@@ -6,7 +6,7 @@ and their cards grouped by tag) and derives what to tell the tutor about them
 and on PostgreSQL, and times that step as the service runs it: a fresh database session,
 the queries, the derivation and the lines for a passage.
 
-    .venv/bin/python bench/learner_model.py [--repeat 50]
+    .venv/bin/python -m bench.learner_model [--repeat 50]
 
 Target: at most 10 ms at p95 for a heavy learner (300 critiques, 2,000 cards), small
 beside a model call's seconds.
@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import (
-    REPO,
+from bench.common import (
     add_learners,
     create_postgres,
     create_sqlite,
@@ -35,14 +33,10 @@ from common import (
     percentile,
     print_table,
 )
-
-sys.path.insert(0, str(REPO))
-
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
-from service.critiques.models import Critique, Verdict
 from service.db import Database
 from service.knowledge.service import told_about
-from service.tutor.models import Kind, Message, Role, Status, TutorSession
+from service.sessions.models import Critique, Kind, Message, Role, Status, TutorSession, Verdict
 
 PASSAGE = (
     "We compute the dot products of the query with all keys, divide each by the square "

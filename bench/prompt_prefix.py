@@ -11,7 +11,7 @@ slot also holds what it wrote, of the previous prompt followed by its answer.
 Prompts are tokenized as a ChatML chat template would lay them out, with tiktoken's
 cl100k_base (offline): a model's own tokenizer gives other counts, and the same prefixes.
 
-    .venv/bin/python bench/prompt_prefix.py            # short and long answers, 16k and 4k
+    .venv/bin/python -m bench.prompt_prefix            # short and long answers, 16k and 4k
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,11 +26,9 @@ from pathlib import Path
 
 import httpx
 import tiktoken
-from common import REPO, add_learners, auth, create_sqlite, free_port, machine, print_table
-from upstream import Pace, handler
 
-sys.path.insert(0, str(REPO))
-
+from bench.common import add_learners, auth, create_sqlite, free_port, machine, print_table
+from bench.upstream import Pace, handler
 from service.app import create_app
 from service.config import LLMSettings, Settings
 

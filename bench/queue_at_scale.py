@@ -11,7 +11,7 @@ Every learner is asked once before the timed part (a warm cache, and API keys wh
 queues are fetched at each concurrency level. The plans of the queue's queries for one
 learner (EXPLAIN ANALYZE, exactly the statements the service runs) are printed after.
 
-    .venv/bin/python bench/queue_at_scale.py [--requests 2000] [--levels 1,8]
+    .venv/bin/python -m bench.queue_at_scale [--requests 2000] [--levels 1,8]
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ import time
 from datetime import UTC, datetime
 
 import httpx
-from common import (
+from sqlalchemy import event, insert, text
+
+from bench.common import (
     asyncpg_url,
     auth,
     create_postgres,
@@ -37,10 +39,8 @@ from common import (
     print_table,
     tutor_serve,
 )
-from sqlalchemy import event, insert, text
-
-from service.auth import hash_key, key_prefix
 from service.db import Database
+from service.learners.auth import hash_key, key_prefix
 from service.learners.models import ApiKey, Learner
 from service.reviews.queue import build_queue
 

@@ -6,7 +6,7 @@ reviews, plus a deck of cards due later) are written straight into the database 
 the timed part, so only grading is measured. Each card is graded once, so every grade
 is a real one (never a replay, never 409 not_due).
 
-    .venv/bin/python bench/review_throughput.py [--backends sqlite,postgresql]
+    .venv/bin/python -m bench.review_throughput [--backends sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from common import (
+from sqlalchemy import insert
+
+from bench.common import (
     BenchLearner,
     add_learners,
     auth,
@@ -36,8 +38,6 @@ from common import (
     print_table,
     tutor_serve,
 )
-from sqlalchemy import insert
-
 from service.cards.models import Card
 from service.db import Database
 

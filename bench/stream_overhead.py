@@ -11,7 +11,7 @@ Each concurrent client is its own learner, with a fresh session per stream (so e
 prompt is the same size). The per-learner limits stay on, so their checks are part of
 what is measured, but the rate and the daily quota are raised far above this load.
 
-    .venv/bin/python bench/stream_overhead.py [--backends sqlite,postgresql]
+    .venv/bin/python -m bench.stream_overhead [--backends sqlite,postgresql]
         [--levels 1,10,50,200] [--arrivals burst|spread]
 
 With `--arrivals burst` (the default) every client starts its stream at the same moment,
@@ -35,7 +35,9 @@ from pathlib import Path
 
 import httpx
 import openai
-from common import (
+
+from bench.common import (
+    REPO,
     Server,
     add_learners,
     auth,
@@ -266,11 +268,11 @@ HEADERS = [
 def start_upstream(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     port = free_port()
     command = [
-        sys.executable, str(Path(__file__).with_name("upstream.py")), "--port", str(port),
+        sys.executable, "-m", "bench.upstream", "--port", str(port),
         "--first-token-ms", str(args.first_token_ms), "--tokens", str(args.tokens),
         "--token-interval-ms", str(args.token_interval_ms),
     ]  # fmt: skip
-    process = subprocess.Popen(command)  # noqa: S603
+    process = subprocess.Popen(command, cwd=REPO)  # noqa: S603
     args.upstream_url = f"http://127.0.0.1:{port}/v1"
     _wait_for_port(port, process)
     return process

@@ -6,7 +6,7 @@ only streams: every POST /v1/chat/completions gets the same reply, its first tok
 `first_token_ms` after the request and one token every `token_interval_ms` after that,
 on a schedule (sleeping until each token is due, so slow rounds do not add up).
 
-Run it as its own process: `python bench/upstream.py --port 8100`.
+Run it as its own process, from the repository root: `python -m bench.upstream --port 8100`.
 """
 
 from __future__ import annotations

@@ -1,1 +1,3 @@
-"""Spaced repetition and background jobs: SM-2 and the `tutor scheduler` process."""
+"""Spaced repetition, pure: SM-2, FSRS, the grading scales, and how well each predicts a
+learner's recall. No I/O and no clock reads; the service passes `today` in. (The
+`tutor scheduler` process, which runs the background jobs, is `service/worker/`.)"""

@@ -35,7 +35,8 @@ from scheduler.history import CardHistory
 from scheduler.recall import Metrics, day_clock, evaluate_fsrs, is_scored
 
 # py-fsrs 6.3.2's optimizer constants (fsrs/optimizer.py: mini_batch_size, max_seq_len),
-# copied because reading them imports torch; tests/test_fitting.py checks they still agree.
+# copied because reading them imports torch; tests/api/reviews/test_fitting.py checks they
+# still agree.
 OPTIMIZER_MINI_BATCH = 512
 OPTIMIZER_MAX_REVIEWS_PER_CARD = 64
 PARAMETER_COUNT = 21

@@ -13,31 +13,34 @@ from service import __version__
 from service.apidocs import router as docs_router
 from service.background import Background
 from service.body_limit import BodySizeLimitMiddleware
-from service.cards.exchange_router import (
-    APKG_BODY_LIMIT,
-    APKG_IMPORT_PATH,
-    IMPORT_BODY_LIMIT,
-    IMPORT_PATH,
-)
-from service.cards.exchange_router import router as exchange_router
+from service.calls.recorder import CallRecorder
 from service.cards.router import router as cards_router
 from service.checks.router import router as checks_router
 from service.clock import SystemClock
 from service.config import Settings, load_settings
 from service.critiques.router import router as critiques_router
 from service.db import Database
-from service.errors import ErrorResponse, install_error_handlers
+from service.error_handlers import install_error_handlers
+from service.errors import ErrorResponse
+from service.exchange.router import (
+    APKG_BODY_LIMIT,
+    APKG_IMPORT_PATH,
+    IMPORT_BODY_LIMIT,
+    IMPORT_PATH,
+)
+from service.exchange.router import router as exchange_router
 from service.health import router as health_router
 from service.inflight import InFlight
 from service.knowledge.router import router as knowledge_router
 from service.learners.router import router as learners_router
 from service.limits.service import Limits
-from service.llm.client import LLM
+from service.llm.openai_compatible import OpenAICompatibleModel
+from service.metrics.calls import CallMetrics
 from service.metrics.middleware import MetricsMiddleware
 from service.metrics.registry import Metrics
 from service.metrics.router import router as metrics_router
-from service.recovery import keep_watch
 from service.reviews.router import router as reviews_router
+from service.sessions.recovery import keep_watch
 from service.sources.router import router as sources_router
 from service.studylog.router import router as studylog_router
 from service.tutor.router import router as tutor_router
@@ -67,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database.from_settings(settings)
-        llm = LLM(settings.llm, database, metrics=app.state.metrics)
+        # Each finished call is counted (at no cost), then logged (a write).
+        llm = OpenAICompatibleModel(
+            settings.llm, listeners=[CallMetrics(app.state.metrics), CallRecorder(database)]
+        )
         llm.warm_up()
         # No connection is made here: a replica may start before Redis does.
         limits = Limits.from_settings(settings)

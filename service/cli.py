@@ -16,11 +16,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service import __version__
-from service.auth import KEY_SCHEME
 from service.config import Settings, SettingsError, ensure_data_dir, load_settings
 from service.db import Database
 from service.errors import TutorError
 from service.learners import service as learners
+from service.learners.auth import KEY_SCHEME
 from service.migrations import upgrade_async
 
 app = typer.Typer(
@@ -198,7 +198,7 @@ def migrate() -> None:
 @app.command()
 def scheduler() -> None:
     """Run the background jobs (one process per deployment, never inside the API)."""
-    from scheduler.main import run
+    from service.worker.main import run
 
     settings = _settings()
     _with_database(settings, _nothing)  # the jobs need the current schema

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import sqlalchemy
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Enum, MetaData, Select, Table, event
 from sqlalchemy.engine import Connection, Dialect, ExecutionContext, make_url
@@ -205,6 +206,7 @@ def create_engine(
     parsed = make_url(url)
     common: dict[str, Any] = {"hide_parameters": True, "pool_timeout": pool_timeout}
     if parsed.get_backend_name() == "sqlite":
+        sqlite_driver.check_sqlalchemy_version(sqlalchemy.__version__)
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Enough kept connections for many concurrent requests (each streamed answer

@@ -39,7 +39,7 @@ class InFlight:
     @contextmanager
     def writing(self, message_id: uuid.UUID) -> Iterator[None]:
         """While held, `message_id` is being written here: it is kept marked alive in
-        the database (service/recovery.py), so no process takes it for abandoned."""
+        the database (service/sessions/recovery.py), so no process takes it for abandoned."""
         self._writing.add(message_id)
         try:
             yield

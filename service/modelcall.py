@@ -9,12 +9,12 @@ from typing import Annotated
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import CurrentLearner
 from service.db import SessionDep
 from service.inflight import InFlight, InFlightDep, InFlightStateDep
+from service.learners.auth import CurrentLearner
 from service.learners.models import Learner
 from service.limits.service import ModelCallAllowed
-from service.llm.client import LLM, LLMDep
+from service.llm.model import LLMDep, Model
 
 
 class ModelCallContext:
@@ -29,7 +29,7 @@ class ModelCallContext:
     ) -> None:
         self.learner: Learner = learner
         self.db: AsyncSession = db
-        self.llm: LLM = llm
+        self.llm: Model = llm
         self.in_flight: InFlight = in_flight
 
 

@@ -1,17 +1,16 @@
 """Every table, imported in one place so Base.metadata knows them all (for Alembic)."""
 
+from service.calls.models import LLMCall
 from service.cards.models import Card, CardTag
 from service.checks.models import CheckAnswer
-from service.critiques.models import Critique
 from service.db import Base
 from service.jobs.models import JobRun
 from service.knowledge.models import KnowledgeMark
 from service.learners.models import ApiKey, Learner
-from service.llm.models import LLMCall
 from service.reviews.models import IdempotencyKey, Review
+from service.sessions.models import Critique, Message, TutorSession
 from service.sources.models import Source
 from service.studylog.models import StudyLogEntry
-from service.tutor.models import Message, TutorSession
 
 __all__ = [
     "ApiKey",

@@ -21,6 +21,18 @@ dialect drives (`create_async_engine(..., async_creator=...)`), so the database 
 stays `sqlite+aiosqlite://`. Errors are sqlite3's own, which the dialect knows. Changing
 a connection's isolation level (the dialect's AUTOCOMMIT) is not supported: Tutor never
 asks for it.
+
+That shape is not a public SQLAlchemy API: it is what the private classes of the dialect
+(`sqlalchemy.dialects.sqlite.aiosqlite`, on `sqlalchemy.connectors.asyncio`) happen to
+call. They wrap what `async_creator` returns in `AsyncAdapt_aiosqlite_connection`, which
+reads the connection's `_connection` (aiosqlite's own attribute) before a commit or
+rollback, awaits `close()`, calls `stop()` to end a connection it gave up on, and makes a
+cursor with `cursor()` and awaits its `__aenter__`, `execute`, `fetchall` and `close`.
+Errors are recognised by the exception classes the dialect takes from the `aiosqlite`
+module (sqlite3's own) and a closed connection by sqlite3's message for it. A minor
+SQLAlchemy release may change any of this, so the engine refuses SQLAlchemy versions
+this file has not been checked against (`check_sqlalchemy_version`);
+tests/api/core/test_sqlalchemy_pin.py checks the names above still exist.
 """
 
 from __future__ import annotations
@@ -39,6 +51,29 @@ _Description = tuple[tuple[Any, ...], ...] | None
 # SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, then 100 ms.
 _BACK_OFF_SECONDS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.025, 0.025, 0.05, 0.05)
 _BACK_OFF_LIMIT_SECONDS = 0.1
+
+# The SQLAlchemy minor versions this driver has been checked against (the test suite
+# passes on SQLite); pyproject.toml pins SQLAlchemy to them, and
+# tests/api/core/test_sqlalchemy_pin.py checks that the two agree.
+CHECKED_SQLALCHEMY_VERSIONS = ("2.1",)
+
+
+def check_sqlalchemy_version(version: str) -> None:
+    """Refuse SQLAlchemy `version` unless its minor version is one the driver was checked
+    against: the private parts of the dialect it relies on may change in any of them."""
+    minor = ".".join(version.split(".")[:2])
+    if minor in CHECKED_SQLALCHEMY_VERSIONS:
+        return
+    checked = ", ".join(CHECKED_SQLALCHEMY_VERSIONS)
+    raise RuntimeError(
+        f"SQLAlchemy {version} is installed, but service/sqlite_driver.py has been checked "
+        f"only against SQLAlchemy {checked}: it relies on private parts of SQLAlchemy's "
+        "aiosqlite dialect, which may change in a minor release. Install the version "
+        "pyproject.toml pins (`pip install -e .`), or check this one: add "
+        f"{minor!r} to CHECKED_SQLALCHEMY_VERSIONS in service/sqlite_driver.py, widen the "
+        "pin in pyproject.toml, and run the test suite (test_sqlalchemy_pin.py and "
+        "test_sqlite_driver.py first); keep the change only if it passes."
+    )
 
 
 async def connect(database: str, *, busy_timeout: float = 5.0, **options: Any) -> Connection:

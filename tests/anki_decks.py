@@ -11,6 +11,7 @@ from pathlib import Path
 # Card through anki.collection: importing anki.cards first is a circular import.
 from anki.collection import Card, Collection, ExportAnkiPackageOptions
 from anki.notes import Note
+
 from anki_import import anki_date
 
 CLOZE = r"Attention divides by {{c1::\(\sqrt{d_k}\)}} before the {{c2::softmax::function}}"

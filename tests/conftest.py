@@ -177,6 +177,28 @@ def pytest_configure(config: pytest.Config) -> None:
     suite_servers()
 
 
+# --- markers -----------------------------------------------------------------------
+
+TESTS = Path(__file__).parent
+# A test's marker is the first folder of its path under tests/ (pyproject.toml lists them).
+FOLDER_MARKERS = ("unit", "api", "system", "browser")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        folder = item.path.relative_to(TESTS).parts[0]
+        if folder not in FOLDER_MARKERS:
+            # Unmarked, it would drop out of every `-m` selection, the fast subset too.
+            raise pytest.UsageError(
+                f"{item.path.relative_to(TESTS)}: a test belongs in one of "
+                f"tests/{{{','.join(sorted(FOLDER_MARKERS))}}}/ (docs/development.md, tests)"
+            )
+        item.add_marker(folder)
+
+
 def pytest_report_header() -> list[str]:
     lines = []
     for server in suite_servers().values():

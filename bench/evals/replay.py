@@ -1,8 +1,11 @@
 """Record a model server's replies for the evaluation once, and replay them where no model
 can be reached (CI).
 
-    .venv/bin/python bench/evals/replay.py record RECORDING --upstream URL -- COMMAND...
-    .venv/bin/python bench/evals/replay.py play RECORDING -- COMMAND...
+    .venv/bin/python -m bench.evals.replay record RECORDING --upstream URL -- COMMAND...
+    .venv/bin/python -m bench.evals.replay play RECORDING -- COMMAND...
+
+Run them from the repository root: the fake model server `play` uses is the test suite's
+(`tests.fakellm`).
 
 `record` puts a proxy on loopback in front of the upstream server (an OpenAI-compatible
 base URL such as llama-server's http://127.0.0.1:8080/v1), runs COMMAND with
@@ -35,12 +38,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests"))
-
-from fakellm import FakeLLM  # noqa: E402  (after sys.path, like bench/common.py)
-from fakellm.recording import RecordedReply, Recording, fingerprint  # noqa: E402
-from fakellm.wire import LAST_CHUNK, http_chunk  # noqa: E402
+from tests.fakellm import FakeLLM
+from tests.fakellm.recording import RecordedReply, Recording, fingerprint
+from tests.fakellm.wire import LAST_CHUNK, http_chunk
 
 EXIT_STALE_RECORDING = 3
 EXIT_COMMAND_NOT_FOUND = 127

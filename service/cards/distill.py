@@ -20,25 +20,25 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, create_model
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import prompts
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus
-from service.cards.related import related_cards, session_card_tags
+from service.answers import Answer, Ending
+from service.cards.models import CardKind, CardOrigin, CardStatus
+from service.cards.queries import critique_issues, session_card_fronts, session_card_tags
+from service.cards.related import related_cards
 from service.cards.schemas import clean_tags
 from service.cards.service import BatchResult, NewCard, add_batch
-from service.critiques.models import Critique
 from service.db import release_connection
 from service.errors import Conflict
 from service.learners.models import Learner
 from service.llm.blocks import delimit
-from service.llm.client import LLM, Call
+from service.llm.model import Call, Model
 from service.llm.structured import schema_instruction
 from service.llm.tokens import ChatMessage, count_chat, count_text
+from service.sessions.models import Kind, Message, Role, Status
+from service.sessions.service import get_session
 from service.sources.models import Source
-from service.tutor.models import Kind, Message, Role, Status
-from service.tutor.service import get_session
 
 _LABELS = {
     Kind.passage: "Passage from the paper",
@@ -98,11 +98,7 @@ async def _fixes_by_critique_message(
     db: AsyncSession, *, session_id: uuid.UUID
 ) -> dict[uuid.UUID, list[str]]:
     """The fixes of each critique's issues, by the id of the critique's message."""
-    rows = await db.execute(
-        select(Critique.critique_message_id, Critique.issues).where(
-            Critique.session_id == session_id
-        )
-    )
+    rows = await critique_issues(db, session_id=session_id)
     return {message_id: _fixes(issues) for message_id, issues in rows}
 
 
@@ -162,7 +158,7 @@ def _related_block(fronts: list[str], room: int, nonce: str) -> str:
 async def _build_call(
     db: AsyncSession,
     *,
-    llm: LLM,
+    llm: Model,
     learner: Learner,
     messages: list[Message],
     session_id: uuid.UUID,
@@ -172,7 +168,7 @@ async def _build_call(
 ) -> Call:
     prompt = prompts.load("distill")
     system = ChatMessage.of("system", prompt.render(max_cards=str(max_cards)))
-    existing = list(await db.scalars(select(Card.front).where(Card.session_id == session_id)))
+    existing = await session_card_fronts(db, session_id=session_id)
     context = f"Source: {source.title}\n\n" if source else ""
     made_block = _cards_block("Cards already made from this session:", existing, nonce)
     budget = await llm.budget("distill")
@@ -202,7 +198,7 @@ async def _build_call(
 async def distill_session(
     db: AsyncSession,
     *,
-    llm: LLM,
+    llm: Model,
     learner: Learner,
     session_id: uuid.UUID,
     max_cards: int,
@@ -213,40 +209,50 @@ async def distill_session(
     if not any(m.role is Role.tutor and m.status is Status.complete for m in messages):
         raise NothingToDistill()
     source = await db.get(Source, session.source_id) if session.source_id else None
-    call = await _build_call(
-        db,
-        llm=llm,
-        learner=learner,
-        messages=messages,
-        session_id=session.id,
-        nonce=session.prompt_nonce,
-        source=source,
-        max_cards=max_cards,
-    )
-    asked = cards_asked_for(max_cards)
-    await release_connection(db)
-    proposed = (await llm.complete_structured(call, asked)).value.cards[:max_cards]
-    extra_tags = [source_tag(source.title)] if source else []
-    drafts = [
-        NewCard(
-            front=card.front,
-            back=card.back,
-            kind=CardKind(card.kind),
-            tags=clean_tags([*extra_tags, *card.tags]),
+
+    async def prepare() -> Call:
+        call = await _build_call(
+            db,
+            llm=llm,
+            learner=learner,
+            messages=messages,
+            session_id=session.id,
+            nonce=session.prompt_nonce,
+            source=source,
+            max_cards=max_cards,
         )
-        for card in proposed
-    ]
-    result = await add_batch(
-        db,
-        learner=learner,
-        drafts=drafts,
-        status=CardStatus.draft,
-        origin=CardOrigin.distilled,
-        session_id=session.id,
-        source_id=session.source_id,
-        now=now,
-    )
-    # What distillation has seen: auto-distillation waits for content newer than this.
-    session.distilled_position = messages[-1].position
-    await db.commit()
-    return result
+        await release_connection(db)
+        return call
+
+    async def keep(ending: Ending) -> BatchResult | None:
+        if ending.error is not None:
+            return None  # the session is stored; nothing was made from it
+        proposed = ending.value.cards[:max_cards]
+        extra_tags = [source_tag(source.title)] if source else []
+        drafts = [
+            NewCard(
+                front=card.front,
+                back=card.back,
+                kind=CardKind(card.kind),
+                tags=clean_tags([*extra_tags, *card.tags]),
+            )
+            for card in proposed
+        ]
+        result = await add_batch(
+            db,
+            learner=learner,
+            drafts=drafts,
+            status=CardStatus.draft,
+            origin=CardOrigin.distilled,
+            session_id=session.id,
+            source_id=session.source_id,
+            now=now,
+        )
+        # What distillation has seen: auto-distillation waits for content newer than this.
+        session.distilled_position = messages[-1].position
+        await db.commit()
+        return result
+
+    made = await Answer(llm, keep=keep).structured(prepare, cards_asked_for(max_cards))
+    assert made is not None  # a failure raised
+    return made

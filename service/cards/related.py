@@ -32,18 +32,16 @@ import uuid
 from collections.abc import Collection
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cards.dedupe import normalise
-from service.cards.models import Card, CardStatus, CardTag
+from service.cards.queries import related_candidates
 
 __all__ = [
     "MAX_RELATED_CARDS",
     "RELATED_COVERAGE",
     "content_words",
     "related_cards",
-    "session_card_tags",
 ]
 
 MAX_RELATED_CARDS = 15
@@ -65,12 +63,6 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(normalise(text).split()) - _STOP_WORDS
 
 
-async def session_card_tags(db: AsyncSession, *, session_id: uuid.UUID) -> set[str]:
-    """The tags of the cards already made from the session."""
-    made_here = select(Card.id).where(Card.session_id == session_id)
-    return set(await db.scalars(select(CardTag.tag).where(CardTag.card_id.in_(made_here))))
-
-
 async def related_cards(
     db: AsyncSession,
     *,
@@ -80,13 +72,7 @@ async def related_cards(
     transcript: str,
 ) -> list[str]:
     """The fronts of the learner's cards most related to the session, most related first."""
-    rows = await db.execute(
-        select(Card.front, Card.created_at, _shares_a_tag(tags)).where(
-            Card.learner_id == learner_id,
-            Card.status.in_([CardStatus.draft, CardStatus.active]),
-            or_(Card.session_id.is_(None), Card.session_id != session_id),
-        )
-    )
+    rows = await related_candidates(db, learner_id=learner_id, session_id=session_id, tags=tags)
     transcript_words = content_words(transcript)
     related = []
     for front, created_at, shared in rows:
@@ -95,12 +81,6 @@ async def related_cards(
             related.append((coverage, created_at, front))
     related.sort(key=itemgetter(0, 1), reverse=True)
     return [front for _coverage, _created, front in related[:MAX_RELATED_CARDS]]
-
-
-def _shares_a_tag(tags: Collection[str]) -> ColumnElement[bool]:
-    if not tags:
-        return false()
-    return exists().where(CardTag.card_id == Card.id, CardTag.tag.in_(list(tags)))
 
 
 def _coverage(front_words: frozenset[str], transcript_words: frozenset[str]) -> float:

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from service.auth import CurrentLearner
 from service.cards import service
 from service.cards.distill import distill_session
 from service.cards.models import CardStatus
@@ -23,9 +22,10 @@ from service.cards.schemas import (
 from service.clock import ClockDep
 from service.db import SessionDep
 from service.errors import ErrorResponse
+from service.learners.auth import CurrentLearner
 from service.limits.service import ModelCallAllowed
-from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
+from service.llm.model import LLMDep
 from service.pagination import CursorParam, Limit, Page
 
 router = APIRouter(tags=["cards"])

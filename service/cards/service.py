@@ -8,19 +8,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.cards import queries
 from service.cards.dedupe import DuplicateFinder, cloze_question
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus, CardTag
+from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.cards.quality import WRITE_A_DELETION, is_skippable, lacks_deletion, quality_flags
+from service.cards.schedule import start_schedule
 from service.cards.schemas import CardCreate, SkippedDraft
 from service.db import utcnow
 from service.errors import Conflict, InvalidRequest, NotFound
+from service.learners.days import learner_day
 from service.learners.models import Learner
-from service.pagination import newest_first
-from service.reviews.days import learner_day
-from service.reviews.schedule import start_schedule
 from service.sources.service import get_source
 
 # The moves a learner can make; anything else (back to draft, say) is refused.
@@ -80,9 +79,7 @@ def dedupe_text(front: str, kind: CardKind) -> str:
 
 async def duplicate_finder(db: AsyncSession, *, learner: Learner) -> DuplicateFinder[uuid.UUID]:
     """Every card the learner has, whatever its status: a rejected draft was deleted."""
-    rows = await db.execute(
-        select(Card.id, Card.front, Card.kind).where(Card.learner_id == learner.id)
-    )
+    rows = await queries.card_questions(db, learner_id=learner.id)
     return DuplicateFinder((card_id, dedupe_text(front, kind)) for card_id, front, kind in rows)
 
 
@@ -171,7 +168,7 @@ async def create_card(
 
 
 async def get_card(db: AsyncSession, *, learner: Learner, card_id: uuid.UUID) -> Card:
-    card = await db.scalar(select(Card).where(Card.id == card_id, Card.learner_id == learner.id))
+    card = await queries.learner_card(db, learner_id=learner.id, card_id=card_id)
     if card is None:
         raise CardNotFound()
     return card
@@ -189,25 +186,16 @@ class CardFilter:
 async def list_cards(
     db: AsyncSession, *, learner: Learner, where: CardFilter, cursor: str | None, limit: int
 ) -> tuple[Sequence[Card], str | None]:
-    statement = select(Card).where(Card.learner_id == learner.id)
-    if where.status is not None:
-        statement = statement.where(Card.status == where.status)
-    if where.session_id is not None:
-        statement = statement.where(Card.session_id == where.session_id)
-    if where.source_id is not None:
-        statement = statement.where(Card.source_id == where.source_id)
-    if where.tag is not None:
-        tagged = select(CardTag.card_id).where(CardTag.tag == where.tag)
-        statement = statement.where(Card.id.in_(tagged))
-    if where.q:
-        statement = statement.where(
-            or_(
-                Card.front.icontains(where.q, autoescape=True),
-                Card.back.icontains(where.q, autoescape=True),
-            )
-        )
-    return await newest_first(
-        db, statement, created_at=Card.created_at, row_id=Card.id, cursor=cursor, limit=limit
+    return await queries.cards_page(
+        db,
+        learner_id=learner.id,
+        status=where.status,
+        session_id=where.session_id,
+        source_id=where.source_id,
+        tag=where.tag,
+        q=where.q,
+        cursor=cursor,
+        limit=limit,
     )
 
 
@@ -274,9 +262,7 @@ async def accept_drafts(
 ) -> list[Card]:
     """Accept the drafts among `card_ids`; cards already active stay as they are."""
     wanted = list(dict.fromkeys(card_ids))
-    cards = list(
-        await db.scalars(select(Card).where(Card.learner_id == learner.id, Card.id.in_(wanted)))
-    )
+    cards = await queries.learner_cards(db, learner_id=learner.id, card_ids=wanted)
     missing = set(wanted) - {card.id for card in cards}
     if missing:
         raise CardNotFound(
@@ -312,10 +298,7 @@ async def accept_all_drafts(
     """Accept every draft (of `session_id`); flagged ones only with `include_flagged`,
     since "accept all" should not wave through what the checks asked the learner to read.
     Drafts that cannot be reviewed (flagged `empty_side`) stay drafts either way."""
-    statement = select(Card).where(Card.learner_id == learner.id, Card.status == CardStatus.draft)
-    if session_id is not None:
-        statement = statement.where(Card.session_id == session_id)
-    drafts = list(await db.scalars(statement.order_by(Card.created_at, Card.id)))
+    drafts = await queries.drafts_oldest_first(db, learner_id=learner.id, session_id=session_id)
     chosen = [
         card
         for card in drafts

@@ -7,7 +7,7 @@ import uuid
 import prompts
 from service.llm.blocks import delimit
 from service.llm.budget import Budget
-from service.llm.client import Call
+from service.llm.model import Call
 from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
 
 

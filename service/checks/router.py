@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from service.auth import CurrentLearner
 from service.checks import service
 from service.checks.models import CheckAnswer, CheckStatus
 from service.checks.schemas import CheckList, CheckOut, CheckRequest
 from service.db import SessionDep
 from service.errors import Conflict, ErrorResponse
+from service.learners.auth import CurrentLearner
 from service.llm.errors import MODEL_ERRORS
 from service.modelcall import ModelCallContext, ModelCallDep
 

@@ -11,16 +11,22 @@ import uuid
 from collections.abc import Sequence
 from functools import partial
 
-import anyio
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.answers import Answer, Ending
 from service.cards.distill import source_tag
 from service.cards.models import CardKind, CardStatus
 from service.cards.models import CardOrigin as Origin
 from service.cards.service import NewCard, add_batch
 from service.checks.models import CheckAnswer, CheckResult, CheckStatus
 from service.checks.prompting import build_check_call
+from service.checks.queries import (
+    check_in_session,
+    checks_of_session,
+    message_in_session,
+    passage_before,
+    source_title,
+)
 from service.checks.question import check_question
 from service.checks.schemas import CheckGrade, CheckRequest
 from service.db import release_connection
@@ -28,13 +34,12 @@ from service.dbfaults import commit_retried
 from service.errors import InvalidRequest, NotFound
 from service.inflight import InFlight
 from service.learners.models import Learner
-from service.llm.client import LLM
-from service.llm.errors import LLMFailure, ServerStopping
+from service.llm.errors import LLMFailure
+from service.llm.model import Call, Model
 from service.llm.tokens import PromptTooLong
-from service.sources.models import Source
-from service.tutor.models import Kind, Message, Role, Status, TutorSession
-from service.tutor.service import get_session
-from service.tutor.turns import TooManyTokens
+from service.sessions.messages import TooManyTokens
+from service.sessions.models import Kind, Message, Role, Status, TutorSession
+from service.sessions.service import get_session
 
 log = logging.getLogger(__name__)
 # The tag of cards made from missed checks, so the learner can find and review them.
@@ -65,9 +70,7 @@ class NoCheckQuestion(InvalidRequest):
 async def _asking_message(
     db: AsyncSession, session: TutorSession, message_id: uuid.UUID
 ) -> tuple[Message, str]:
-    message = await db.scalar(
-        select(Message).where(Message.id == message_id, Message.session_id == session.id)
-    )
+    message = await message_in_session(db, message_id=message_id, session_id=session.id)
     if message is None or message.role is not Role.tutor:
         raise MessageNotFound()
     question = check_question(message.content) if message.status is Status.complete else None
@@ -103,9 +106,7 @@ async def get_check(
     db: AsyncSession, *, learner: Learner, session_id: uuid.UUID, check_id: uuid.UUID
 ) -> CheckAnswer:
     session = await get_session(db, learner=learner, session_id=session_id)
-    check = await db.scalar(
-        select(CheckAnswer).where(CheckAnswer.id == check_id, CheckAnswer.session_id == session.id)
-    )
+    check = await check_in_session(db, check_id=check_id, session_id=session.id)
     if check is None:
         raise CheckNotFound()
     return check
@@ -113,21 +114,11 @@ async def get_check(
 
 async def _passage_before(db: AsyncSession, message: Message) -> str | None:
     """The passage under discussion when the question was asked: the latest before it."""
-    passage: str | None = await db.scalar(
-        select(Message.content)
-        .where(
-            Message.session_id == message.session_id,
-            Message.kind == Kind.passage,
-            Message.position < message.position,
-        )
-        .order_by(Message.position.desc())
-        .limit(1)
-    )
-    return passage
+    return await passage_before(db, session_id=message.session_id, position=message.position)
 
 
 async def grade_check(
-    db: AsyncSession, *, llm: LLM, in_flight: InFlight, learner: Learner, check: CheckAnswer
+    db: AsyncSession, *, llm: Model, in_flight: InFlight, learner: Learner, check: CheckAnswer
 ) -> CheckAnswer:
     """Ask the model to grade the answer; a missed check becomes a card draft.
 
@@ -137,33 +128,37 @@ async def grade_check(
     budget = await llm.budget("check")
     message = await db.get_one(Message, check.message_id)
     session = await db.get_one(TutorSession, check.session_id)
-    try:
-        call = build_check_call(
-            learner_id=learner.id,
-            budget=budget,
-            nonce=session.prompt_nonce,
-            passage=await _passage_before(db, message),
-            explanation=message.content,
-            question=check.question,
-            answer=check.answer,
-        )
+
+    async def prepare() -> Call:
+        try:
+            call = build_check_call(
+                learner_id=learner.id,
+                budget=budget,
+                nonce=session.prompt_nonce,
+                passage=await _passage_before(db, message),
+                explanation=message.content,
+                question=check.question,
+                answer=check.answer,
+            )
+        except PromptTooLong as exc:
+            raise TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget) from None
         await release_connection(db)
-        result = await in_flight.until_stopped(llm.complete_structured(call, CheckGrade))
-    except PromptTooLong as exc:
-        failure = TooManyTokens("prompt", "prompt_too_long", exc.needed, exc.budget)
-        await _save_failure(db, check, failure.code)
-        raise failure from None
+        return call
+
+    async def keep(ending: Ending) -> CheckAnswer:
+        if ending.error is not None:
+            await _save_failure(db, check, ending.error[0])
+        else:
+            graded = partial(_graded, check, ending.value)
+            await commit_retried(db, graded, what="saving a check", reload=(check,))
+        return check
+
+    try:
+        await Answer(llm, keep=keep, in_flight=in_flight).structured(prepare, CheckGrade)
     except LLMFailure as failure:
-        await _save_failure(db, check, failure.code)
         failure.details = {**(failure.details or {}), "check_id": str(check.id)}
         raise
-    except BaseException:
-        with anyio.CancelScope(shield=True):  # the server stopping: retry later
-            await _save_failure(db, check, ServerStopping.code)
-        raise
-    grade = result.value
-    await commit_retried(db, partial(_graded, check, grade), what="saving a check", reload=(check,))
-    if grade.result is not CheckResult.right:
+    if check.result is not CheckResult.right:
         await _draft_card(db, learner=learner, session=session, check=check)
     return check
 
@@ -189,11 +184,7 @@ async def _draft_card(
 ) -> None:
     """The missed question as a card draft, with the paper it is about as context (it
     is reviewed months later, alone). A card that asks the same already is linked."""
-    paper = (
-        await db.scalar(select(Source.title).where(Source.id == session.source_id))
-        if session.source_id
-        else None
-    )
+    paper = await source_title(db, source_id=session.source_id) if session.source_id else None
     context = paper or session.title
     front = f"{context}: {check.question}" if context else check.question
     tags = [MISSED_CHECK_TAG, *([source_tag(paper)] if paper else [])]
@@ -218,9 +209,4 @@ async def list_checks(
     db: AsyncSession, *, learner: Learner, session_id: uuid.UUID
 ) -> Sequence[CheckAnswer]:
     session = await get_session(db, learner=learner, session_id=session_id)
-    rows = await db.scalars(
-        select(CheckAnswer)
-        .where(CheckAnswer.session_id == session.id)
-        .order_by(CheckAnswer.created_at, CheckAnswer.id)
-    )
-    return list(rows)
+    return await checks_of_session(db, session_id=session.id)

@@ -15,8 +15,8 @@ calibrate.
 
 from __future__ import annotations
 
-from service.critiques.models import Verdict
 from service.critiques.schemas import CritiqueDraft
+from service.sessions.models import Verdict
 
 SCORE_RANGES = {Verdict.solid: (4, 5), Verdict.shaky: (2, 3), Verdict.wrong: (0, 1)}
 MOST_STRENGTHS = {Verdict.solid: 3, Verdict.shaky: 3, Verdict.wrong: 1}

@@ -6,12 +6,11 @@ import uuid
 from typing import TYPE_CHECKING
 
 import prompts
-from service.critiques.models import Critique
 from service.llm.blocks import delimit
 from service.llm.budget import Budget
-from service.llm.client import Call
+from service.llm.model import Call
 from service.llm.tokens import ChatMessage, PromptTooLong, count_chat
-from service.tutor.models import Level
+from service.sessions.models import Critique, Level
 
 if TYPE_CHECKING:
     from service.knowledge.notes import Told

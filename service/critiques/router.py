@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
-from service.auth import CurrentLearner
 from service.critiques import service
 from service.critiques.schemas import CritiqueOut, CritiqueRequest, RevealRequest
 from service.db import SessionDep
 from service.errors import ErrorResponse
+from service.learners.auth import CurrentLearner
 from service.llm.errors import MODEL_ERRORS
 from service.modelcall import ModelCallDep
-from service.tutor.models import Message
+from service.sessions.models import Message
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
 

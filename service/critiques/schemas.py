@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.json_schema import SkipJsonSchema
 
-from service.critiques.models import Critique, Verdict
-from service.tutor.models import Level, Message
-from service.tutor.schemas import MessageOut, UsageOut
+from service.sessions.models import Critique, Level, Message, Verdict
+from service.sessions.schemas import MessageOut, UsageOut
 
 IssueType = Literal["misconception", "omission", "imprecision"]
 # Critiques stored before issues were classified by type name them by severity.

@@ -10,30 +10,45 @@ import uuid
 from collections.abc import Sequence
 from functools import partial
 
-import anyio
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.answers import Answer, Ending
 from service.critiques.calibration import calibrate
 from service.critiques.grounding import ground
-from service.critiques.models import Critique, Verdict
 from service.critiques.prompting import build_critique_call
+from service.critiques.queries import (
+    critique_in_session,
+    critique_of_message,
+    finished_critiques,
+    latest_attempt,
+    passages_newest_first,
+    previous_critique,
+    prompt_nonce,
+)
 from service.critiques.schemas import CritiqueDraft, CritiqueRequest
 from service.critiques.writing import as_markdown
 from service.db import release_connection, utcnow
 from service.dbfaults import commit_retried
-from service.errors import NotFound
+from service.errors import NotFound, TutorError
 from service.inflight import InFlight
 from service.knowledge.service import told_about
 from service.learners.models import Learner
 from service.llm.budget import Budget
-from service.llm.client import LLM, Call, Usage
-from service.llm.errors import LLMFailure, ServerStopping
+from service.llm.model import Call, Model, Usage
 from service.llm.tokens import PromptTooLong, count_text
-from service.tutor.models import Kind, Level, Message, Role, Status, TutorSession
-from service.tutor.service import get_session
-from service.tutor.turns import SessionBusy, TooManyTokens, append_message
+from service.sessions.messages import SessionBusy, TooManyTokens, append_message
+from service.sessions.models import (
+    Critique,
+    Kind,
+    Level,
+    Message,
+    Role,
+    Status,
+    TutorSession,
+    Verdict,
+)
+from service.sessions.service import get_session
 
 # A Feynman explanation is a few paragraphs; an essay would need a different review.
 MAX_EXPLANATION_TOKENS = 4000
@@ -83,11 +98,7 @@ async def start_critique(
         if passage_tokens > budget.passage:
             raise TooManyTokens("passage", "passage_too_long", passage_tokens, budget.passage)
     key = concept_key(request.concept)
-    latest = await db.scalar(
-        select(func.max(Critique.attempt)).where(
-            Critique.session_id == session.id, Critique.concept_key == key
-        )
-    )
+    latest = await latest_attempt(db, session_id=session.id, concept_key=key)
     attempt_message = append_message(
         session, role=Role.learner, kind=Kind.attempt, content=explanation, token_count=tokens
     )
@@ -127,11 +138,7 @@ async def _reference(db: AsyncSession, critique: Critique, budget: Budget) -> st
     """The passage given with the attempt, else the session's passages, newest first."""
     if critique.reference:
         return critique.reference
-    passages = await db.scalars(
-        select(Message)
-        .where(Message.session_id == critique.session_id, Message.kind == Kind.passage)
-        .order_by(Message.position.desc())
-    )
+    passages = await passages_newest_first(db, session_id=critique.session_id)
     kept: list[str] = []
     used = 0
     for passage in passages:
@@ -144,18 +151,12 @@ async def _reference(db: AsyncSession, critique: Critique, budget: Budget) -> st
 
 async def _previous(db: AsyncSession, critique: Critique) -> Critique | None:
     """The latest earlier attempt on the same concept that got a critique."""
-    result: Critique | None = await db.scalar(
-        select(Critique)
-        .where(
-            Critique.session_id == critique.session_id,
-            Critique.concept_key == critique.concept_key,
-            Critique.attempt < critique.attempt,
-            Critique.verdict.is_not(None),
-        )
-        .order_by(Critique.attempt.desc())
-        .limit(1)
+    return await previous_critique(
+        db,
+        session_id=critique.session_id,
+        concept_key=critique.concept_key,
+        before_attempt=critique.attempt,
     )
-    return result
 
 
 async def _critique_call(
@@ -163,9 +164,7 @@ async def _critique_call(
 ) -> tuple[Call, Critique | None]:
     """The model call for `critique`, and the earlier attempt it is compared with."""
     previous = await _previous(db, critique)
-    nonce = await db.scalar(
-        select(TutorSession.prompt_nonce).where(TutorSession.id == critique.session_id)
-    )
+    nonce = await prompt_nonce(db, session_id=critique.session_id)
     assert nonce is not None  # the critique's session exists: it holds the critique
     reference = await _reference(db, critique, budget)
     material = "\n\n".join([critique.concept, critique.explanation, reference or ""])
@@ -184,33 +183,22 @@ async def _critique_call(
     return call, previous
 
 
-async def _draft(
-    db: AsyncSession,
-    llm: LLM,
-    in_flight: InFlight,
-    budget: Budget,
-    learner: Learner,
-    critique: Critique,
-) -> tuple[CritiqueDraft, Usage | None]:
-    if is_low_effort(critique.explanation):
-        return low_effort_draft(critique.concept), None
-    call, previous = await _critique_call(db, budget, learner, critique)
-    await release_connection(db)
-    result = await in_flight.until_stopped(llm.complete_structured(call, CritiqueDraft))
+def _finished(draft: CritiqueDraft, previous: Critique | None, explanation: str) -> CritiqueDraft:
+    """The model's critique as the service keeps it: its quotes grounded in the learner's
+    words, its verdict calibrated, and its progress read against the previous attempt."""
     # Whatever a server without a schema let through: only the service says low effort.
-    answered = result.value.model_copy(update={"low_effort": False})
-    draft = calibrate(ground(answered, critique.explanation))
+    answered = draft.model_copy(update={"low_effort": False})
+    finished = calibrate(ground(answered, explanation))
     if previous is None:
-        draft = draft.model_copy(update={"improved_since_last": None})
-    elif draft.improved_since_last is None:
-        draft = draft.model_copy(
-            update={"improved_since_last": draft.score > (previous.score or 0)}
-        )
-    return draft, result.usage
+        return finished.model_copy(update={"improved_since_last": None})
+    if finished.improved_since_last is None:
+        improved = finished.score > (previous.score or 0)
+        return finished.model_copy(update={"improved_since_last": improved})
+    return finished
 
 
 async def run_critique(
-    db: AsyncSession, *, llm: LLM, in_flight: InFlight, learner: Learner, critique: Critique
+    db: AsyncSession, *, llm: Model, in_flight: InFlight, learner: Learner, critique: Critique
 ) -> Critique:
     """Ask the model, ground its quotes, and record the critique and its message.
 
@@ -221,30 +209,40 @@ async def run_critique(
     budget = await llm.budget("critique")
     message = await db.get_one(Message, critique.critique_message_id)
     reload = (critique, message)
+    previous: Critique | None = None
+
+    async def prepare() -> Call:
+        nonlocal previous
+        call, previous = await _critique_call(db, budget, learner, critique)
+        await release_connection(db)
+        return call
+
+    async def keep(ending: Ending) -> Critique:
+        if ending.error is not None:
+            failed = partial(_failed, message, *ending.error)
+            await commit_retried(db, failed, what="saving a failed critique", reload=reload)
+            return critique
+        draft: CritiqueDraft = ending.value
+        if not is_low_effort(critique.explanation):
+            draft = _finished(draft, previous, critique.explanation)
+        done = partial(_completed, critique, message, draft, ending.usage)
+        await commit_retried(db, done, what="saving a critique", reload=reload)
+        return critique
+
+    answer = Answer(llm, keep=keep, in_flight=in_flight, answer_id=message.id)
+    if is_low_effort(critique.explanation):
+        return await answer.given(low_effort_draft(critique.concept))
     try:
-        with in_flight.writing(message.id):
-            draft, usage = await _draft(db, llm, in_flight, budget, learner, critique)
-    except (LLMFailure, TooManyTokens) as failure:
-        await commit_retried(
-            db, partial(_failed, message, failure), what="saving a failed critique", reload=reload
-        )
+        return await answer.structured(prepare, CritiqueDraft)
+    except TutorError as failure:
         failure.details = {**(failure.details or {}), "message_id": str(message.id)}
         raise
-    except BaseException:
-        # Cancelled (the server stopping): the attempt stays, its critique can be retried.
-        with anyio.CancelScope(shield=True):
-            stopped = partial(_failed, message, ServerStopping())
-            await commit_retried(db, stopped, what="saving a cut critique", reload=reload)
-        raise
-    done = partial(_completed, critique, message, draft, usage)
-    await commit_retried(db, done, what="saving a critique", reload=reload)
-    return critique
 
 
-def _failed(message: Message, failure: LLMFailure | TooManyTokens) -> None:
+def _failed(message: Message, code: str, error: str) -> None:
     message.status = Status.failed
-    message.error_code = failure.code
-    message.error_message = failure.message
+    message.error_code = code
+    message.error_message = error
 
 
 def _completed(
@@ -268,7 +266,7 @@ def _completed(
 
 
 async def critique_for_message(db: AsyncSession, *, message_id: uuid.UUID) -> Critique:
-    critique = await db.scalar(select(Critique).where(Critique.critique_message_id == message_id))
+    critique = await critique_of_message(db, message_id=message_id)
     if critique is None:
         raise LookupError(f"no critique for message {message_id}")
     return critique
@@ -279,16 +277,8 @@ async def list_critiques(
 ) -> Sequence[tuple[Critique, Message]]:
     """The session's finished critiques, oldest first, optionally for one concept."""
     session: TutorSession = await get_session(db, learner=learner, session_id=session_id)
-    statement = (
-        select(Critique, Message)
-        .join(Message, Message.id == Critique.critique_message_id)
-        .where(Critique.session_id == session.id, Critique.verdict.is_not(None))
-        .order_by(Critique.created_at, Critique.attempt)
-    )
-    if concept is not None:
-        statement = statement.where(Critique.concept_key == concept_key(concept))
-    rows = await db.execute(statement)
-    return [(critique, message) for critique, message in rows]
+    key = concept_key(concept) if concept is not None else None
+    return await finished_critiques(db, session_id=session.id, concept_key=key)
 
 
 class CritiqueNotFound(NotFound):
@@ -316,9 +306,7 @@ async def reveal_fix(
     """Show the fix of one issue, and remember that the learner asked for it: a fix
     seen is help taken, not a mistake found alone."""
     session = await get_session(db, learner=learner, session_id=session_id)
-    critique = await db.scalar(
-        select(Critique).where(Critique.id == critique_id, Critique.session_id == session.id)
-    )
+    critique = await critique_in_session(db, critique_id=critique_id, session_id=session.id)
     if critique is None or critique.verdict is None:
         raise CritiqueNotFound()
     if not 0 <= issue < len(critique.issues) or not critique.issues[issue].get("fix"):

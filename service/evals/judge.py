@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 
 import prompts
 from service.llm.blocks import delimit, new_nonce
-from service.llm.client import LLM, Call
 from service.llm.errors import LLMFailure
+from service.llm.model import Call, Model
 from service.llm.tokens import ChatMessage
 
 Trit = Annotated[int, Field(ge=0, le=2)]
@@ -59,7 +59,7 @@ M = TypeVar("M", bound=BaseModel)
 
 @dataclass(frozen=True)
 class Judge:
-    llm: LLM
+    llm: Model
     learner_id: uuid.UUID
 
     async def _ask(self, name: str, material: str, schema: type[M]) -> M | None:
@@ -73,7 +73,7 @@ class Judge:
             messages=[ChatMessage.of("system", prompt.render()), ChatMessage.of("user", material)],
         )
         try:
-            return (await self.llm.complete_structured(call, schema)).value
+            return (await self.llm.structured(call, schema)).value
         except LLMFailure:
             return None
 

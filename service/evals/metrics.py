@@ -29,7 +29,7 @@ from service.evals.scenarios import (
     Mistake,
     Scenario,
 )
-from service.tutor.models import Level
+from service.sessions.models import Level
 
 Scores = dict[str, float | None]
 

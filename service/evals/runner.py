@@ -24,7 +24,6 @@ from fastapi import FastAPI
 import prompts
 from service.app import create_app
 from service.config import Settings
-from service.critiques.models import Critique, Verdict
 from service.critiques.service import concept_key
 from service.db import Database
 from service.evals.promptsets import PromptSet
@@ -44,9 +43,9 @@ from service.learners.models import Learner
 from service.learners.service import create_learner
 from service.llm.tokens import count_text
 from service.migrations import upgrade_async
-from service.tutor.models import Kind, Role, Status
-from service.tutor.service import get_session
-from service.tutor.turns import append_message
+from service.sessions.messages import append_message
+from service.sessions.models import Critique, Kind, Role, Status, Verdict
+from service.sessions.service import get_session
 
 _VERDICT_OF_SCORE = dict.fromkeys((0, 1), Verdict.wrong) | dict.fromkeys((2, 3), Verdict.shaky)
 _VERDICT_OF_SCORE |= dict.fromkeys((4, 5), Verdict.solid)

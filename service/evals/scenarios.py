@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from service.checks.question import check_question
 from service.knowledge.notes import RECURRING, mentions
-from service.tutor.models import Level
+from service.sessions.models import Level
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Terms = Annotated[list[Text], Field(max_length=12)]

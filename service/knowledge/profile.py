@@ -15,8 +15,8 @@ from datetime import datetime
 
 from rapidfuzz import fuzz
 
-from service.knowledge.evidence import CardsTagged, CritiqueSeen
 from service.knowledge.models import KnowledgeMark, Mark, Subject
+from service.knowledge.queries import CardsTagged, CritiqueSeen
 
 # Two critiques' descriptions of a mistake on one concept that share this much of their
 # wording (token-set ratio, 0-100) describe the same mistake coming back.

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from service.auth import CurrentLearner
 from service.db import SessionDep
 from service.errors import ErrorResponse
 from service.knowledge import service
@@ -20,6 +19,7 @@ from service.knowledge.schemas import (
     MisconceptionOut,
     MisconceptionUpdate,
 )
+from service.learners.auth import CurrentLearner
 
 router = APIRouter(prefix="/v1/me/knowledge", tags=["knowledge"])
 

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import utcnow
 from service.errors import InvalidRequest, NotFound
-from service.knowledge.evidence import cards_by_tag, critiques_of, marks_of
-from service.knowledge.models import KnowledgeMark, Mark, Subject
+from service.knowledge.models import Mark, Subject
 from service.knowledge.notes import Told, told
 from service.knowledge.profile import Concept, Knowledge, Misconception, concept_key, derive
+from service.knowledge.queries import cards_by_tag, clear_mark, critiques_of, marks_of, set_mark
 from service.learners.models import Learner
 
 
@@ -45,13 +41,6 @@ class MisconceptionNotFound(NotFound):
         super().__init__("Tutor has noted no such mistake of yours.")
 
 
-# Both dialects say "insert, or update the row with this key" the same way.
-_UPSERTS: dict[str, Callable[[Any], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
-
-
 async def _keep_mark(
     db: AsyncSession,
     learner: Learner,
@@ -62,22 +51,17 @@ async def _keep_mark(
 ) -> None:
     """Set (or with None, clear) one correction, in one statement: two tabs marking the
     same concept at once end with one of the marks, never an error."""
-    where = (
-        (KnowledgeMark.learner_id == learner.id)
-        & (KnowledgeMark.subject == subject)
-        & (KnowledgeMark.key == key)
-    )
     if mark is None:
-        await db.execute(delete(KnowledgeMark).where(where))
+        await clear_mark(db, learner_id=learner.id, subject=subject, key=key)
     else:
-        values: dict[str, Any] = {"mark": mark, "updated_at": utcnow()}
-        insert = _UPSERTS[db.get_bind().dialect.name](KnowledgeMark).values(
-            learner_id=learner.id, subject=subject, key=key, name=name, **values
-        )
-        await db.execute(
-            insert.on_conflict_do_update(
-                index_elements=["learner_id", "subject", "key"], set_=values
-            )
+        await set_mark(
+            db,
+            learner_id=learner.id,
+            subject=subject,
+            key=key,
+            mark=mark,
+            name=name,
+            updated_at=utcnow(),
         )
     await db.commit()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from service.auth import CurrentLearner
 from service.config import Settings
 from service.db import SessionDep
 from service.learners import service
+from service.learners.auth import CurrentLearner
 from service.learners.schemas import LearnerOut, LearnerUpdate
 
 router = APIRouter(prefix="/v1/me", tags=["learner"])

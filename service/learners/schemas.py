@@ -11,8 +11,8 @@ from typing import Annotated, ClassVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from service.patch import PatchModel
-from service.reminders.webhooks import WebhookFormat
-from service.sources.schemas import Url as WebhookUrl
+from service.urls import Url as WebhookUrl
+from service.webhooks import WebhookFormat
 
 
 @cache

@@ -6,16 +6,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import generate_key, hash_key, key_prefix
 from service.db import utcnow
 from service.errors import Conflict, InvalidRequest, NotFound
+from service.learners import queries
+from service.learners.auth import generate_key, hash_key, key_prefix
 from service.learners.models import ApiKey, Learner
 from service.learners.schemas import check_timezone
-from service.reminders.webhooks import WebhookRefused, check_destination
+from service.webhooks import WebhookRefused, check_destination
 
 FIRST_LEARNER_NAME = "me"
 
@@ -79,7 +79,7 @@ async def create_learner(session: AsyncSession, *, name: str, timezone: str = "U
     if not name:
         raise ValueError("a learner needs a name")
     check_timezone(timezone)
-    if await session.scalar(select(Learner.id).where(Learner.name == name)) is not None:
+    if await queries.learner_id_named(session, name=name) is not None:
         raise NameTaken(name)
     learner = Learner(name=name, timezone=timezone)
     session.add(learner)
@@ -101,7 +101,7 @@ async def lock_learner(session: AsyncSession, learner_id: uuid.UUID) -> Learner:
 
 
 async def get_learner_by_name(session: AsyncSession, *, name: str) -> Learner:
-    learner = await session.scalar(select(Learner).where(Learner.name == name))
+    learner = await queries.learner_named(session, name=name)
     if learner is None:
         raise LearnerNotFound(f"No learner named {name!r}.")
     return learner
@@ -114,7 +114,7 @@ async def issue_key(session: AsyncSession, *, learner: Learner) -> str:
 
 
 async def revoke_key(session: AsyncSession, *, prefix: str) -> ApiKey:
-    api_key = await session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    api_key = await queries.api_key_with_prefix(session, prefix=prefix)
     if api_key is None:
         raise ApiKeyNotFound(f"No API key starts with {prefix!r}.")
     if api_key.revoked_at is None:
@@ -124,20 +124,12 @@ async def revoke_key(session: AsyncSession, *, prefix: str) -> ApiKey:
 
 
 async def list_learners(session: AsyncSession) -> list[LearnerSummary]:
-    active = (
-        select(func.count(ApiKey.id))
-        .where(ApiKey.learner_id == Learner.id, ApiKey.revoked_at.is_(None))
-        .scalar_subquery()
-    )
-    rows = await session.execute(select(Learner, active).order_by(Learner.created_at))
+    rows = await queries.learners_with_active_keys(session)
     return [LearnerSummary(learner=learner, active_keys=count) for learner, count in rows]
 
 
 async def list_keys(session: AsyncSession, *, learner: Learner) -> list[ApiKey]:
-    result = await session.scalars(
-        select(ApiKey).where(ApiKey.learner_id == learner.id).order_by(ApiKey.created_at)
-    )
-    return list(result)
+    return await queries.keys_of(session, learner_id=learner.id)
 
 
 async def update_learner(
@@ -182,7 +174,7 @@ async def rename_learner(session: AsyncSession, *, name: str, new_name: str) -> 
         raise ValueError("a learner needs a name")
     if new_name == learner.name:
         return learner
-    if await session.scalar(select(Learner.id).where(Learner.name == new_name)) is not None:
+    if await queries.learner_id_named(session, name=new_name) is not None:
         raise NameTaken(new_name)
     learner.name = new_name
     try:
@@ -196,7 +188,7 @@ async def rename_learner(session: AsyncSession, *, name: str, new_name: str) -> 
 
 async def ensure_first_learner(session: AsyncSession) -> IssuedKey | None:
     """On a fresh install, create the learner `me` so the first run just works."""
-    if await session.scalar(select(Learner.id).limit(1)) is not None:
+    if await queries.any_learner(session):
         return None
     try:
         return await create_learner(session, name=FIRST_LEARNER_NAME)

@@ -22,10 +22,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import CurrentLearner
 from service.clock import Clock, ClockDep
 from service.config import Settings
 from service.db import SessionDep
+from service.learners.auth import CurrentLearner
 from service.learners.models import Learner
 from service.limits.errors import RateLimited, TooManyStreams
 from service.limits.quota import check_quota

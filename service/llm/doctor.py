@@ -2,8 +2,9 @@
 
 A learner's first question should not be the first time anyone finds out that the
 server is down, that its context is 4k, or that it refuses `max_tokens`. Each check
-goes through the same code as a learner's request (service/llm/client.py), so what the
-doctor learns is what Tutor would learn, and nothing is written to the database.
+goes through the same code as a learner's request (service/llm/openai_compatible.py), so
+what the doctor learns is what Tutor would learn, and nothing is written to the database
+(the model is built without listeners).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from pydantic import BaseModel
 from prompts import Prompt
 from service.config import LLMSettings, Purpose
 from service.llm.budget import Budget
-from service.llm.client import LLM, Call
 from service.llm.errors import LLMFailure
+from service.llm.model import Call
+from service.llm.openai_compatible import OpenAICompatibleModel
 from service.llm.sending import describe_endpoint
 from service.llm.tokens import ChatMessage
 
@@ -76,7 +78,7 @@ async def examine(settings: LLMSettings) -> Report:
             "server or TUTOR_LLM_API_KEY for OpenAI."
         )
         return report
-    llm = LLM(settings, database=None)
+    llm = OpenAICompatibleModel(settings)  # no listeners: nothing is recorded
     try:
         await _list_models(llm, report)
         if report.reachable:
@@ -96,7 +98,7 @@ def _models(settings: LLMSettings) -> dict[str, list[str]]:
     return models
 
 
-async def _list_models(llm: LLM, report: Report) -> None:
+async def _list_models(llm: OpenAICompatibleModel, report: Report) -> None:
     client = llm.client
     assert client is not None
     try:
@@ -111,7 +113,9 @@ async def _list_models(llm: LLM, report: Report) -> None:
     report.listed_models = [entry.id for entry in listing.data]
 
 
-async def _examine_model(llm: LLM, model: str, purposes: list[str]) -> ModelReport:
+async def _examine_model(
+    llm: OpenAICompatibleModel, model: str, purposes: list[str]
+) -> ModelReport:
     found = ModelReport(model=model, purposes=purposes)
     purpose: Purpose = purposes[0]  # type: ignore[assignment]
     await llm.budget(purpose)  # asks the server its context, as a learner's request would
@@ -133,11 +137,11 @@ def _call(purpose: Purpose, instruction: str, question: str) -> Call:
     return Call(learner_id=_NOBODY, purpose=purpose, prompt=_PROMPT, messages=messages)
 
 
-async def _stream(llm: LLM, purpose: Purpose, found: ModelReport) -> None:
+async def _stream(llm: OpenAICompatibleModel, purpose: Purpose, found: ModelReport) -> None:
     call = _call(purpose, "You answer in one short sentence.", "What does a tutor do?")
     started = time.monotonic()
     try:
-        stream = await llm.stream_text(call)
+        stream = await llm.stream(call)
         async for _ in stream:
             if found.first_token_ms is None:
                 found.first_token_ms = round((time.monotonic() - started) * 1000)
@@ -150,10 +154,10 @@ async def _stream(llm: LLM, purpose: Purpose, found: ModelReport) -> None:
         found.streaming += "; the server reports no usage (Tutor estimates it)"
 
 
-async def _structured(llm: LLM, purpose: Purpose, found: ModelReport) -> None:
+async def _structured(llm: OpenAICompatibleModel, purpose: Purpose, found: ModelReport) -> None:
     call = _call(purpose, "You answer with one English word.", "Name a fruit.")
     try:
-        await llm.complete_structured(call, _Word)
+        await llm.structured(call, _Word)
     except LLMFailure as failure:
         found.structured_mode = "fails"
         found.problems.append(f"Structured output: {failure.code}: {failure.message}")

@@ -125,7 +125,7 @@ async def _post(
     # before the first token. Its retries are off: they would not respect the deadline.
     options: Any = {
         "max_retries": 0,
-        # read: the longest silence once the answer streams (TextStream relies on it).
+        # read: the longest silence once the answer streams (OpenAIAnswerStream relies on it).
         "timeout": openai.Timeout(
             settings.timeout, connect=min(settings.connect_timeout, remaining)
         ),

@@ -135,10 +135,11 @@ def extract_json(text: str) -> Any:
     raise OutputInvalid("the reply contains no JSON object")
 
 
-Model = TypeVar("Model", bound=BaseModel)
+# A pydantic model the answer must validate as.
+Schema = TypeVar("Schema", bound=BaseModel)
 
 
-def parse_output(text: str, schema: type[Model]) -> Model:
+def parse_output(text: str, schema: type[Schema]) -> Schema:
     try:
         return schema.model_validate(extract_json(text))
     except ValidationError as exc:

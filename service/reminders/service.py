@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.jobs.claims import claim, finish
+from service.learners.days import learner_day
 from service.learners.models import Learner
-from service.reminders.webhooks import Reminder, WebhookFormat, deliver
-from service.reviews.days import learner_day
 from service.reviews.queue import build_queue
+from service.webhooks import Reminder, WebhookFormat, deliver
 
 JOB = "reminder"
 

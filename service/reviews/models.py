@@ -66,8 +66,9 @@ def _queue_index(name: str, *columns: InstrumentedAttribute[Any], where: str) ->
     )
 
 
-# The review queue's three groups (service/reviews/queue.py), each holding exactly its
-# cards in queue order. They live with the queue that needs them, on the cards table.
+# The review queue's three groups (`_GROUPS` in service/reviews/queries.py), each holding
+# exactly its cards in queue order. They live with the queue that needs them, on the cards
+# table.
 QUEUE_INDEXES = (
     _queue_index(
         "ix_cards_queue_due",

@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler.fitting import INSTALL_HINT, OPTIMIZER_MINI_BATCH, optimizer_review_count
@@ -31,6 +30,7 @@ from service.learners.models import Learner
 from service.learners.service import lock_learner
 from service.reviews import fit_worker
 from service.reviews.models import FsrsOptimization
+from service.reviews.queries import latest_optimization
 from service.reviews.rederive import learner_histories, rederive_all
 
 log = logging.getLogger("tutor.fsrs")
@@ -74,12 +74,7 @@ def is_stale(job: FsrsOptimization, now: datetime) -> bool:
 
 
 async def latest(db: AsyncSession, *, learner: Learner, now: datetime) -> FsrsOptimization:
-    job = await db.scalar(
-        select(FsrsOptimization)
-        .where(FsrsOptimization.learner_id == learner.id)
-        .order_by(FsrsOptimization.created_at.desc())
-        .limit(1)
-    )
+    job = await latest_optimization(db, learner_id=learner.id)
     if job is None:
         raise NoOptimization()
     if is_stale(job, now):

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import fsrs_schedule, sm2
@@ -25,10 +24,10 @@ from scheduler.grades import Rating
 from scheduler.history import CardHistory, PastReview
 from scheduler.recall import SM2_MAX_INTERVAL
 from service.cards.models import Card
+from service.cards.schedule import CardSchedule
+from service.learners.days import learner_day
 from service.learners.models import Learner
-from service.reviews.days import learner_day
-from service.reviews.models import Review
-from service.reviews.schedule import apply_fsrs, apply_state
+from service.reviews.queries import review_log_rows, scheduled_cards_for_update
 
 
 @dataclass(frozen=True)
@@ -52,41 +51,44 @@ def rederive(
     A card never reviewed keeps its place (due on the day it became active); the FSRS
     memory is kept only while FSRS schedules, so no stale memory outlives a switch.
     """
-    card.fsrs_state = card.fsrs_step = card.stability = card.difficulty = None
+    rederived(
+        CardSchedule.of(card),
+        log,
+        fsrs=fsrs_settings(learner) if scheduler == "fsrs" else None,
+        today=today,
+    ).put_on(card)
+
+
+def rederived(
+    schedule: CardSchedule, log: Sequence[LoggedReview], *, fsrs: FsrsSettings | None, today: date
+) -> CardSchedule:
+    """`schedule` as FSRS with `fsrs`, else SM-2, derives it from `log` (oldest first)."""
+    schedule = schedule.without_fsrs()
     if not log:
-        return
-    if scheduler == "fsrs":
-        schedule = fsrs_schedule.replay(
-            [(review.review_date, review.rating) for review in log],
-            today=today,
-            settings=fsrs_settings(learner),
+        return schedule
+    if fsrs is not None:
+        replayed = fsrs_schedule.replay(
+            [(review.review_date, review.rating) for review in log], today=today, settings=fsrs
         )
-        assert schedule is not None  # the log is not empty
-        apply_fsrs(card, schedule)
-        return
-    state = sm2.Sm2State.new(card.activated_on or log[0].review_date)
+        assert replayed is not None  # the log is not empty
+        return schedule.with_fsrs(replayed)
+    state = sm2.Sm2State.new(schedule.activated_on or log[0].review_date)
     for review in log:
         # SM-2 multiplies the interval at every pass, however early the review: replayed
         # on reviews FSRS spaced closer, it would pass the last date Python can hold.
         # Past a century nothing changes in practice (py-fsrs and Anki stop there too).
         capped = replace(state, interval=min(state.interval, SM2_MAX_INTERVAL))
         state = sm2.review(capped, review.grade, review.review_date)
-    apply_state(card, state)
+    return schedule.with_sm2(state)
 
 
 async def review_logs(
     db: AsyncSession, *, learner_id: uuid.UUID, card_ids: Sequence[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, list[LoggedReview]]:
     """Each card's reviews in the order they were made (all the learner's cards, or these)."""
-    statement = (
-        select(Review.card_id, Review.reviewed_at, Review.review_date, Review.grade, Review.rating)
-        .where(Review.learner_id == learner_id)
-        .order_by(Review.card_id, Review.reviewed_at, Review.created_at, Review.id)
-    )
-    if card_ids is not None:
-        statement = statement.where(Review.card_id.in_(card_ids))
     logs: dict[uuid.UUID, list[LoggedReview]] = defaultdict(list)
-    for card_id, reviewed_at, review_date, grade, rating in await db.execute(statement):
+    rows = await review_log_rows(db, learner_id=learner_id, card_ids=card_ids)
+    for card_id, reviewed_at, review_date, grade, rating in rows:
         logs[card_id].append(LoggedReview(reviewed_at, review_date, grade, Rating(rating)))
     return logs
 
@@ -97,14 +99,7 @@ async def rederive_all(db: AsyncSession, *, learner: Learner, scheduler: str, no
     The cards' rows are locked first, so a grade made meanwhile either lands before
     (and is in the log read next) or waits and then sees the new scheduler.
     """
-    cards = list(
-        await db.scalars(
-            select(Card)
-            .where(Card.learner_id == learner.id, Card.due.is_not(None))
-            .order_by(Card.id)
-            .with_for_update()
-        )
-    )
+    cards = await scheduled_cards_for_update(db, learner_id=learner.id)
     logs = await review_logs(db, learner_id=learner.id)
     today = learner_day(learner, now)
     for card in cards:

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import Response
 
-from service.auth import CurrentLearner
 from service.cards.schemas import CardOut
 from service.clock import ClockDep
 from service.db import SessionDep
 from service.errors import ErrorResponse
+from service.learners.auth import CurrentLearner
 from service.reviews import optimizing, scheduling, service
 from service.reviews.queue import build_queue
 from service.reviews.scheduler_stats import scheduler_stats

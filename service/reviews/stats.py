@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.cards.models import Card, CardStatus
+from service.cards.models import CardStatus
+from service.learners.days import learner_day
 from service.learners.models import Learner
-from service.reviews.days import learner_day
-from service.reviews.models import Review
+from service.reviews import queries
 from service.reviews.queue import build_queue
 
 FORECAST_DAYS = 30
@@ -63,16 +62,8 @@ def streak(review_days: set[date], today: date) -> int:
 
 
 async def _today(db: AsyncSession, learner: Learner, today: date, now: datetime) -> TodayStats:
-    reviewed, correct = (
-        await db.execute(
-            select(func.count(Review.id), func.sum(case((Review.grade >= 3, 1), else_=0))).where(
-                Review.learner_id == learner.id, Review.review_date == today
-            )
-        )
-    ).one()
-    started = await db.scalar(
-        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.started_on == today)
-    )
+    reviewed, correct = await queries.reviews_on(db, learner_id=learner.id, day=today)
+    started = await queries.cards_started_on(db, learner_id=learner.id, day=today)
     queue = await build_queue(db, learner=learner, now=now, limit=0)
     return TodayStats(
         reviewed=reviewed,
@@ -82,51 +73,24 @@ async def _today(db: AsyncSession, learner: Learner, today: date, now: datetime)
     )
 
 
-async def _reviews_per_day(db: AsyncSession, learner: Learner, since: date) -> dict[date, int]:
-    rows = await db.execute(
-        select(Review.review_date, func.count(Review.id))
-        .where(Review.learner_id == learner.id, Review.review_date >= since)
-        .group_by(Review.review_date)
-    )
-    return dict(rows.all())
-
-
 async def _retention(db: AsyncSession, learner: Learner, today: date) -> float | None:
-    total, correct = (
-        await db.execute(
-            select(func.count(Review.id), func.sum(case((Review.grade >= 3, 1), else_=0))).where(
-                Review.learner_id == learner.id,
-                Review.drill.is_(False),
-                Review.review_date > today - timedelta(days=RETENTION_DAYS),
-            )
-        )
-    ).one()
+    total, correct = await queries.reviews_out_of_drill_after(
+        db, learner_id=learner.id, after=today - timedelta(days=RETENTION_DAYS)
+    )
     return round(correct / total, 4) if total else None
 
 
 async def _forecast(db: AsyncSession, learner: Learner, today: date) -> list[ForecastDay]:
     last = today + timedelta(days=FORECAST_DAYS)
-    rows = await db.execute(
-        select(Card.due, func.count(Card.id))
-        .where(
-            Card.learner_id == learner.id,
-            Card.status == CardStatus.active,
-            Card.due > today,
-            Card.due <= last,
-        )
-        .group_by(Card.due)
+    due = await queries.active_cards_due_per_day(
+        db, learner_id=learner.id, after=today, through=last
     )
-    due = dict(rows.all())
     days = (today + timedelta(days=n) for n in range(1, FORECAST_DAYS + 1))
     return [ForecastDay(date=day, due=due.get(day, 0)) for day in days]
 
 
 async def _card_counts(db: AsyncSession, learner: Learner) -> CardCounts:
-    rows = await db.execute(
-        select(Card.status, func.count(Card.id))
-        .where(Card.learner_id == learner.id)
-        .group_by(Card.status)
-    )
+    rows = await queries.cards_per_status(db, learner_id=learner.id)
     counts = {status.value: 0 for status in CardStatus}
     counts.update({status.value: count for status, count in rows})
     return CardCounts(**counts)
@@ -135,7 +99,7 @@ async def _card_counts(db: AsyncSession, learner: Learner) -> CardCounts:
 async def learner_stats(db: AsyncSession, *, learner: Learner, now: datetime) -> StatsOut:
     today = learner_day(learner, now)
     first_day = today - timedelta(days=HEATMAP_DAYS - 1)
-    per_day = await _reviews_per_day(db, learner, first_day)
+    per_day = await queries.reviews_per_day(db, learner_id=learner.id, since=first_day)
     heatmap_days = (first_day + timedelta(days=n) for n in range(HEATMAP_DAYS))
     return StatsOut(
         date=today,

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from service.auth import CurrentLearner
 from service.db import SessionDep
+from service.learners.auth import CurrentLearner
 from service.pagination import CursorParam, Limit, Page
 from service.sources import service
 from service.sources.models import SourceStatus

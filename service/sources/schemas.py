@@ -6,24 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, HttpUrl, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from service.patch import PatchModel
 from service.sources.models import SourceKind, SourceStatus
-
-_http_url = TypeAdapter(HttpUrl)
-
-
-def check_http_url(url: str) -> str:
-    """Only http and https; the text is kept as written (no added slash, no re-encoding)."""
-    _http_url.validate_python(url)
-    return url
-
+from service.urls import Url
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Url = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(check_http_url)
-]
 Notes = Annotated[str, StringConstraints(max_length=20_000)]
 
 

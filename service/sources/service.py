@@ -6,13 +6,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import utcnow
 from service.errors import NotFound
 from service.learners.models import Learner
-from service.pagination import newest_first
+from service.sources import queries
 from service.sources.models import Source, SourceStatus
 from service.sources.schemas import SourceCreate
 
@@ -34,9 +33,7 @@ async def create_source(session: AsyncSession, *, learner: Learner, data: Source
 
 async def get_source(session: AsyncSession, *, learner: Learner, source_id: uuid.UUID) -> Source:
     """A source of this learner's; another learner's is as absent as a missing one."""
-    source = await session.scalar(
-        select(Source).where(Source.id == source_id, Source.learner_id == learner.id)
-    )
+    source = await queries.source_of(session, learner_id=learner.id, source_id=source_id)
     if source is None:
         raise SourceNotFound()
     return source
@@ -50,16 +47,8 @@ async def list_sources(
     cursor: str | None,
     limit: int,
 ) -> tuple[Sequence[Source], str | None]:
-    statement = select(Source).where(Source.learner_id == learner.id)
-    if status is not None:
-        statement = statement.where(Source.status == status)
-    return await newest_first(
-        session,
-        statement,
-        created_at=Source.created_at,
-        row_id=Source.id,
-        cursor=cursor,
-        limit=limit,
+    return await queries.sources_page(
+        session, learner_id=learner.id, status=status, cursor=cursor, limit=limit
     )
 
 

@@ -3,101 +3,50 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
-from typing import Any, TypeVar
+from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.cards.models import Card
-from service.checks.models import CheckAnswer, CheckResult
-from service.critiques.models import Critique
+from service.checks.models import CheckResult
+from service.learners.days import day_bounds
 from service.learners.models import Learner
-from service.reviews.days import day_bounds
-from service.reviews.models import Review
-from service.sources.models import Source
-from service.tutor.models import Kind, Message, Role, TutorSession
+from service.sessions.models import Kind, Role
+from service.studylog.queries import (
+    card_fronts,
+    cards_accepted_on,
+    cards_created_between,
+    cards_started_on,
+    checks_between,
+    critiques_between,
+    messages_between,
+    reviews_on,
+    sources_updated_between,
+)
 
 # The diary needs a few examples, not every card: the facts stay small in the prompt.
 _MOST_LISTED = 8
 _MOST_CHARS = 120
 
 
-Row = TypeVar("Row", Critique, CheckAnswer)
-
-
-async def _in_sessions(
-    db: AsyncSession,
-    model: type[Row],
-    learner: Learner,
-    start: datetime,
-    end: datetime,
-    *,
-    finished: ColumnElement[bool],
-) -> list[Row]:
-    """The learner's finished critiques (or check answers) made between start and end."""
-    rows = await db.scalars(
-        select(model)
-        .join(TutorSession, TutorSession.id == model.session_id)
-        .where(
-            TutorSession.learner_id == learner.id,
-            model.created_at >= start,
-            model.created_at < end,
-            finished,
-        )
-    )
-    return list(rows)
-
-
 async def day_facts(db: AsyncSession, *, learner: Learner, day: date) -> dict[str, Any]:
     start, end = day_bounds(learner, day)
-    in_day_messages = (
-        select(Message, TutorSession.title)
-        .join(TutorSession, TutorSession.id == Message.session_id)
-        .where(
-            TutorSession.learner_id == learner.id,
-            Message.created_at >= start,
-            Message.created_at < end,
-        )
-    )
-    messages = [(message, title) for message, title in await db.execute(in_day_messages)]
+    messages = await messages_between(db, learner_id=learner.id, start=start, end=end)
     passages = Counter(
         m.level.value if m.level else "intuition"
         for m, _ in messages
         if m.role is Role.learner and m.kind is Kind.passage
     )
-    critiques = await _in_sessions(
-        db, Critique, learner, start, end, finished=Critique.verdict.is_not(None)
-    )
-    reviews = list(
-        await db.scalars(
-            select(Review).where(Review.learner_id == learner.id, Review.review_date == day)
-        )
-    )
+    critiques = await critiques_between(db, learner_id=learner.id, start=start, end=end)
+    reviews = await reviews_on(db, learner_id=learner.id, day=day)
     graded = [r for r in reviews if not r.drill]
-    cards_created = await db.scalar(
-        select(func.count(Card.id)).where(
-            Card.learner_id == learner.id, Card.created_at >= start, Card.created_at < end
-        )
-    )
-    cards_accepted = await db.scalar(
-        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.activated_on == day)
-    )
-    new_started = await db.scalar(
-        select(func.count(Card.id)).where(Card.learner_id == learner.id, Card.started_on == day)
-    )
-    sources = await db.execute(
-        select(Source.title, Source.status).where(
-            Source.learner_id == learner.id, Source.updated_at >= start, Source.updated_at < end
-        )
-    )
+    cards_created = await cards_created_between(db, learner_id=learner.id, start=start, end=end)
+    cards_accepted = await cards_accepted_on(db, learner_id=learner.id, day=day)
+    new_started = await cards_started_on(db, learner_id=learner.id, day=day)
+    sources = await sources_updated_between(db, learner_id=learner.id, start=start, end=end)
     failed_cards = sorted({r.card_id for r in graded if r.grade < 3})
-    failed_fronts = await db.scalars(
-        select(Card.front).where(Card.id.in_(failed_cards)).order_by(Card.front).limit(_MOST_LISTED)
-    )
-    checks = await _in_sessions(
-        db, CheckAnswer, learner, start, end, finished=CheckAnswer.result.is_not(None)
-    )
+    failed_fronts = await card_fronts(db, card_ids=failed_cards, limit=_MOST_LISTED)
+    checks = await checks_between(db, learner_id=learner.id, start=start, end=end)
     concepts = sorted({c.concept for c in critiques} | {t for _, t in messages if t})
     verdicts = Counter(c.verdict.value for c in critiques if c.verdict)
     return {

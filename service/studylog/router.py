@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from service.auth import CurrentLearner
 from service.db import SessionDep
+from service.learners.auth import CurrentLearner
 from service.limits.service import ModelCallAllowed
-from service.llm.client import LLMDep
 from service.llm.errors import MODEL_ERRORS
+from service.llm.model import LLMDep
 from service.studylog import service
 from service.studylog.schemas import EntryList, EntryOut
 from service.timestamps import FIRST_YEAR, LAST_YEAR, Day

@@ -8,22 +8,29 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import prompts
+from service.answers import Answer, Ending
 from service.db import release_connection
 from service.errors import NotFound
 from service.jobs.claims import claim, finish
+from service.learners.days import learner_day
 from service.learners.models import Learner
 from service.llm.blocks import delimit, new_nonce
-from service.llm.client import LLM, Call
 from service.llm.errors import LLMFailure
+from service.llm.model import Call, Model
 from service.llm.tokens import ChatMessage
-from service.reviews.days import learner_day
 from service.studylog.facts import anything_happened, day_facts
 from service.studylog.models import StudyLogEntry
+from service.studylog.queries import (
+    days_written,
+    entries_newest_first,
+    entries_without_narrative,
+    entry_count,
+    entry_on,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,7 @@ class EntryNotFound(NotFound):
         super().__init__("No study log entry for that day.")
 
 
-async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
+async def narrative(llm: Model, *, learner: Learner, facts: dict[str, Any]) -> str | None:
     """The diary text, or None when the model cannot be reached (a later run retries)."""
     try:
         return await write_narrative(llm, learner=learner, facts=facts)
@@ -48,7 +55,7 @@ async def narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str
         return None
 
 
-async def write_narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) -> str | None:
+async def write_narrative(llm: Model, *, learner: Learner, facts: dict[str, Any]) -> str | None:
     """The diary text (None if the model wrote nothing); raises the model's failure."""
     prompt = prompts.load("study_log")
     nonce = new_nonce()
@@ -61,19 +68,24 @@ async def write_narrative(llm: LLM, *, learner: Learner, facts: dict[str, Any]) 
             ChatMessage.of("user", delimit("FACTS", json.dumps(facts, indent=1), nonce)),
         ],
     )
-    return (await llm.complete_text(call)).text.strip() or None
+    answer = Answer(llm, keep=_narrative_of)
+    answer.open(call)
+    return await answer.whole()
+
+
+async def _narrative_of(ending: Ending) -> str | None:
+    # The entry is written by the caller, with the day's facts; nothing else to keep.
+    return (ending.text.strip() or None) if ending.status == "complete" else None
 
 
 async def write_entry(
-    db: AsyncSession, *, llm: LLM, learner: Learner, day: date
+    db: AsyncSession, *, llm: Model, learner: Learner, day: date
 ) -> StudyLogEntry | None:
     """The entry for `day`, if anything happened that day (committed)."""
     facts = await day_facts(db, learner=learner, day=day)
     if not anything_happened(facts):
         return None
-    count = await db.scalar(
-        select(func.count(StudyLogEntry.id)).where(StudyLogEntry.learner_id == learner.id)
-    )
+    count = await entry_count(db, learner_id=learner.id)
     number = count or 0
     await release_connection(db)
     entry = StudyLogEntry(
@@ -90,15 +102,9 @@ async def write_entry(
 
 
 async def _fill_missing_narratives(
-    db: AsyncSession, *, llm: LLM, learner: Learner, since: date
+    db: AsyncSession, *, llm: Model, learner: Learner, since: date
 ) -> None:
-    entries = await db.scalars(
-        select(StudyLogEntry).where(
-            StudyLogEntry.learner_id == learner.id,
-            StudyLogEntry.narrative.is_(None),
-            StudyLogEntry.day >= since,
-        )
-    )
+    entries = await entries_without_narrative(db, learner_id=learner.id, since=since)
     for entry in entries:
         await release_connection(db)
         text = await narrative(llm, learner=learner, facts=entry.facts)
@@ -108,18 +114,12 @@ async def _fill_missing_narratives(
         await db.commit()
 
 
-async def run_for_learner(db: AsyncSession, *, llm: LLM, learner: Learner, now: datetime) -> None:
+async def run_for_learner(db: AsyncSession, *, llm: Model, learner: Learner, now: datetime) -> None:
     """Every ended day of the last week without an entry gets one, once, however many
     schedulers run and however long they were down."""
     today = learner_day(learner, now)
     first = today - timedelta(days=CATCH_UP_DAYS)
-    written = set(
-        await db.scalars(
-            select(StudyLogEntry.day).where(
-                StudyLogEntry.learner_id == learner.id, StudyLogEntry.day >= first
-            )
-        )
-    )
+    written = await days_written(db, learner_id=learner.id, since=first)
     for offset in range(CATCH_UP_DAYS, 0, -1):
         day = today - timedelta(days=offset)
         if day in written:
@@ -137,26 +137,17 @@ async def run_for_learner(db: AsyncSession, *, llm: LLM, learner: Learner, now: 
 
 
 async def list_entries(db: AsyncSession, *, learner: Learner) -> Sequence[StudyLogEntry]:
-    result = await db.scalars(
-        select(StudyLogEntry)
-        .where(StudyLogEntry.learner_id == learner.id)
-        .order_by(StudyLogEntry.day.desc())
-    )
-    return list(result)
+    return await entries_newest_first(db, learner_id=learner.id)
 
 
 async def get_entry(db: AsyncSession, *, learner: Learner, day: date) -> StudyLogEntry:
-    entry = await db.scalar(
-        select(StudyLogEntry).where(
-            StudyLogEntry.learner_id == learner.id, StudyLogEntry.day == day
-        )
-    )
+    entry = await entry_on(db, learner_id=learner.id, day=day)
     if entry is None:
         raise EntryNotFound()
     return entry
 
 
-async def regenerate(db: AsyncSession, *, llm: LLM, learner: Learner, day: date) -> StudyLogEntry:
+async def regenerate(db: AsyncSession, *, llm: Model, learner: Learner, day: date) -> StudyLogEntry:
     """Count the day again and ask for a fresh narrative.
 
     The learner asked for this one, so a model failure is raised for them to see, not

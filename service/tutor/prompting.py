@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 import prompts
 from service.llm.blocks import delimit
 from service.llm.budget import Budget
-from service.llm.client import Call
+from service.llm.model import Call
 from service.llm.tokens import ChatMessage, count_text, fit_history
-from service.tutor.models import Kind, Level, Message, Role, Status
+from service.sessions.models import Kind, Level, Message, Role, Status
 
 if TYPE_CHECKING:
     from service.knowledge.notes import Told

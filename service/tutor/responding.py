@@ -27,20 +27,22 @@ from fastapi.responses import JSONResponse, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import Receive, Scope, Send
 
-from service.auth import CurrentLearner
+from service.answers import Answer, Interruption
 from service.clock import ClockDep
 from service.config import Settings
 from service.db import Database, DatabaseDep, SessionDep
 from service.errors import ErrorResponse
 from service.inflight import InFlight, InFlightDep, InFlightStateDep
+from service.learners.auth import CurrentLearner
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.budget import Budget
-from service.llm.client import LLM, LLMDep, TextStream
-from service.llm.errors import MODEL_ERRORS, LLMFailure, ServerStopping
+from service.llm.errors import MODEL_ERRORS, LLMFailure
+from service.llm.model import LLMDep, Model
 from service.metrics.registry import Metrics
-from service.tutor.schemas import MessageEnvelope, MessageOut
-from service.tutor.turns import Interruption, Turn, finish
+from service.sessions.models import Message
+from service.sessions.schemas import MessageEnvelope, MessageOut
+from service.tutor.turns import Turn, finish
 
 # Comments on an idle stream keep proxies from closing it while the model thinks.
 _PING_SECONDS = 15
@@ -173,58 +175,49 @@ def _retryable(failure: LLMFailure, turn: Turn) -> LLMFailure:
     return failure
 
 
+def _answer(turn: Turn, *, llm: Model, database: Database, in_flight: InFlight) -> Answer[Message]:
+    return Answer(
+        llm,
+        keep=partial(finish, database, turn),
+        in_flight=in_flight,
+        answer_id=turn.answer_id,
+    )
+
+
 async def respond(
-    request: Request, turn: Turn, *, llm: LLM, database: Database, in_flight: InFlight
+    request: Request, turn: Turn, *, llm: Model, database: Database, in_flight: InFlight
 ) -> Response:
-    opening = asyncio.ensure_future(llm.stream_text(turn.call))
-    with in_flight.writing(turn.answer_id):
+    answer = _answer(turn, llm=llm, database=database, in_flight=in_flight)
+    answer.open(turn.call)
+    with answer.writing():
         if wants_event_stream(request):
-            return await _streamed(request, opening, turn, database)
-        envelope = await _whole(opening, turn, database, in_flight)
+            return await _streamed(request, answer, turn)
+        try:
+            message = await answer.whole(cut=in_flight.grace_over())
+        except LLMFailure as failure:
+            raise _retryable(failure, turn) from None
+    envelope = MessageEnvelope(message=MessageOut.of(message))
     return JSONResponse(envelope.model_dump(mode="json"))
 
 
-async def _streamed(
-    request: Request, opening: asyncio.Future[TextStream], turn: Turn, database: Database
-) -> Response:
+async def _streamed(request: Request, answer: Answer[Message], turn: Turn) -> Response:
     """An event stream, once the model has started or 5 seconds have passed; a failure
     before either is an ordinary error response."""
     try:
-        await asyncio.wait({opening}, timeout=_START_STREAMING_AFTER_SECONDS)
-        if not opening.done():
-            return _event_stream(request, opening, turn, database, waited=True)
-        try:
-            opening.result()
-        except LLMFailure as failure:
-            await finish(database, turn, text="", failure=failure)
-            raise _retryable(failure, turn) from None
-    except asyncio.CancelledError:
-        await _save_unopened(opening, turn, database, Interruption.server_stopped)
-        raise
-    return _event_stream(request, opening, turn, database, waited=False)
+        started = await answer.started(within=_START_STREAMING_AFTER_SECONDS)
+    except LLMFailure as failure:
+        raise _retryable(failure, turn) from None
+    return _event_stream(request, answer, turn, waited=not started)
 
 
 def _event_stream(
-    request: Request,
-    opening: asyncio.Future[TextStream],
-    turn: Turn,
-    database: Database,
-    *,
-    waited: bool,
+    request: Request, answer: Answer[Message], turn: Turn, *, waited: bool
 ) -> _AnswerEventStream:
     settings: Settings = request.app.state.settings
     metrics: Metrics = request.app.state.metrics
     stopping = anyio.Event()
     grace_over = _grace_over(stopping, settings.shutdown_grace_seconds)
-    events = _events(
-        opening,
-        turn,
-        database,
-        grace_over=grace_over,
-        in_flight=request.app.state.in_flight,
-        metrics=metrics,
-        waited=waited,
-    )
+    events = _events(answer, turn, grace_over=grace_over, metrics=metrics, waited=waited)
     return _AnswerEventStream(
         events,
         stopping=stopping,
@@ -233,77 +226,28 @@ def _event_stream(
     )
 
 
-async def _whole(
-    opening: asyncio.Future[TextStream], turn: Turn, database: Database, in_flight: InFlight
-) -> MessageEnvelope:
-    """The answer as one body. When the server's grace period runs out first, what the
-    model wrote is saved and the client told, with the message to retry (503)."""
-    stream: TextStream | None = None
-    cut = asyncio.ensure_future(in_flight.grace_over())
-    try:
-        either: set[asyncio.Future[Any]] = {opening, cut}
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        if not opening.done():
-            opening.cancel()
-            raise ServerStopping()
-        stream = opening.result()
-        cut.add_done_callback(partial(_stop, stream))
-        async for _ in stream:
-            pass
-    except LLMFailure as failure:
-        text, usage = (stream.text, stream.usage) if stream else ("", None)
-        await finish(database, turn, text=text, usage=usage, failure=failure)
-        raise _retryable(failure, turn) from None
-    except BaseException:
-        # Cancelled all the same (uvicorn's own limit, a few seconds after the grace).
-        if stream is None:
-            await _save_unopened(opening, turn, database, Interruption.server_stopped)
-        else:
-            await _save_cut(stream, turn, database, Interruption.server_stopped)
-        raise
-    finally:
-        cut.cancel()
-    message = await finish(
-        database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
-    )
-    return MessageEnvelope(message=MessageOut.of(message))
-
-
 async def _grace_over(stopping: anyio.Event, grace_seconds: float) -> None:
     await stopping.wait()
     await anyio.sleep(grace_seconds)
 
 
 async def _events(
-    opening: asyncio.Future[TextStream],
+    answer: Answer[Message],
     turn: Turn,
-    database: Database,
     *,
     grace_over: Coroutine[None, None, None],
-    in_flight: InFlight,
     metrics: Metrics,
     waited: bool,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
-    stream: TextStream | None = None
-    settled = False
     cut = asyncio.ensure_future(grace_over)
-    with in_flight.writing(turn.answer_id):
+    with answer.writing():
         try:
             if waited:
                 yield _WAITING_COMMENT
             try:
-                either: set[asyncio.Future[Any]] = {opening, cut}
-                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                if not opening.done():
-                    raise ServerStopping()
-                stream = opening.result()
-                cut.add_done_callback(partial(_stop, stream))
-                async for piece in stream:
+                async for piece in answer.pieces(cut=cut):
                     yield _delta(piece)
             except LLMFailure as failure:
-                text, usage = (stream.text, stream.usage) if stream else ("", None)
-                await finish(database, turn, text=text, usage=usage, failure=failure)
-                settled = True
                 failure = _retryable(failure, turn)
                 # Under a 200, so the HTTP middleware cannot see it: counted here.
                 metrics.errors.labels(failure.code).inc()
@@ -311,48 +255,18 @@ async def _events(
                 payload = {"error": error, "message_id": str(turn.answer_id)}
                 yield ServerSentEvent(event="error", data=json.dumps(payload))
                 return
-            message = await finish(
-                database, turn, text=stream.text, truncated=stream.truncated, usage=stream.usage
-            )
-            settled = True
-            envelope = MessageEnvelope(message=MessageOut.of(message))
+            envelope = MessageEnvelope(message=MessageOut.of(answer.kept))
             yield ServerSentEvent(event="done", data=envelope.model_dump_json())
         finally:
             grace_ran_out = cut.done() and not cut.cancelled()
             cut.cancel()
-            if not settled:
+            if not answer.ended:
                 # Cut short: the client went away, or the server's last moments ran out.
                 why = Interruption.server_stopped if grace_ran_out else Interruption.client_gone
-                if stream is None:
-                    await _save_unopened(opening, turn, database, why)
-                else:
-                    await _save_cut(stream, turn, database, why)
-
-
-def _stop(stream: TextStream, cut: asyncio.Future[None]) -> None:
-    if not cut.cancelled():
-        stream.stop(ServerStopping())
+                await answer.interrupt(why)
 
 
 def _delta(piece: str) -> bytes:
     # One event per piece of text, so many of them: encoded here, without an event
     # object, as sse-starlette would (JSON has no line breaks: the data is one line).
     return b"event: delta\r\ndata: " + json.dumps({"text": piece}).encode() + b"\r\n\r\n"
-
-
-async def _save_cut(stream: TextStream, turn: Turn, database: Database, why: Interruption) -> None:
-    """Stop the model now and keep what it wrote, even while being cancelled."""
-    with anyio.CancelScope(shield=True):
-        await stream.close()
-        await finish(database, turn, text=stream.text, usage=stream.usage, interrupted=why)
-
-
-async def _save_unopened(
-    opening: asyncio.Future[TextStream], turn: Turn, database: Database, why: Interruption
-) -> None:
-    """Stop asking the model, and mark the answer that never began as failed."""
-    with anyio.CancelScope(shield=True):
-        opening.cancel()
-        if opening.done() and not opening.cancelled() and opening.exception() is None:
-            await opening.result().close()
-        await finish(database, turn, text="", interrupted=why)

@@ -7,15 +7,14 @@ import uuid
 from fastapi import APIRouter, Response, status
 from fastapi.responses import JSONResponse
 
-from service.auth import CurrentLearner
 from service.critiques import service as critiques
 from service.critiques.schemas import CritiqueEnvelope, CritiqueOut
 from service.db import SessionDep
+from service.learners.auth import CurrentLearner
 from service.pagination import CursorParam, Limit, Page
-from service.tutor import service, turns
-from service.tutor.models import Kind
-from service.tutor.responding import ANSWER_RESPONSES, TurnDep
-from service.tutor.schemas import (
+from service.sessions import service
+from service.sessions.models import Kind
+from service.sessions.schemas import (
     ExplainRequest,
     FollowUpRequest,
     MessageEnvelope,
@@ -25,6 +24,8 @@ from service.tutor.schemas import (
     SessionOut,
     SessionUpdate,
 )
+from service.tutor import turns
+from service.tutor.responding import ANSWER_RESPONSES, TurnDep
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 

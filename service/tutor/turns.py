@@ -12,55 +12,32 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from itertools import takewhile
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import Database, built, table_of, utcnow
+from service.answers import Ending
+from service.db import Database, utcnow
 from service.dbfaults import retried
 from service.errors import Conflict, TutorError
 from service.knowledge.service import told_about
 from service.learners.models import Learner
 from service.llm.budget import Budget
-from service.llm.client import Call, Usage
-from service.llm.errors import LLMFailure
+from service.llm.model import Call
 from service.llm.tokens import PromptTooLong, count_text
-from service.sources.models import Source
-from service.tutor.models import Kind, Level, Message, Role, Status, TutorSession
+from service.sessions.messages import SessionBusy, TooManyTokens, append_message
+from service.sessions.models import Kind, Level, Message, Role, Status, TutorSession
+from service.sessions.schemas import ExplainRequest, FollowUpRequest
+from service.sessions.service import get_session
 from service.tutor.prompting import build_call
-from service.tutor.schemas import ExplainRequest, FollowUpRequest
-from service.tutor.service import get_session
+from service.tutor.queries import mark_answer_ended, source_title
 
 _TITLE_LENGTH = 200
-_MESSAGES = table_of(Message)
-# How an answer ended: the SET clause is made of the values given to it.
-_FINISH = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("answer_id")).returning(*_MESSAGES.c)
-
-
-class TooManyTokens(TutorError):
-    status_code = 413
-
-    def __init__(self, what: str, code: str, tokens: int, limit: int) -> None:
-        super().__init__(
-            f"The {what} is {tokens} tokens long; the limit is {limit}. "
-            "Split it and send the parts one at a time.",
-            details={"tokens": tokens, "limit": limit},
-        )
-        self.code = code
 
 
 class NotRetryable(Conflict):
     code = "not_retryable"
-
-
-class SessionBusy(Conflict):
-    code = "session_busy"
-
-    def __init__(self) -> None:
-        super().__init__("Another message reached this session at the same moment; send again.")
 
 
 class MessageNotFound(TutorError):
@@ -69,13 +46,6 @@ class MessageNotFound(TutorError):
 
     def __init__(self) -> None:
         super().__init__("No such message in this session.")
-
-
-class Interruption(Enum):
-    """Why an answer ended before the model did: (error code, message)."""
-
-    client_gone = ("client_disconnected", "The connection closed before the answer ended.")
-    server_stopped = ("server_stopped", "The server stopped before the answer ended.")
 
 
 @dataclass(frozen=True)
@@ -100,20 +70,11 @@ def _check_size(text: str, *, budget: Budget, what: str, code: str) -> int:
     return tokens
 
 
-def append_message(session: TutorSession, **fields: object) -> Message:
-    """A new last message in the session (its messages must be loaded)."""
-    position = (session.messages[-1].position + 1) if session.messages else 0
-    message = Message(session_id=session.id, position=position, **fields)
-    session.messages.append(message)
-    return message
-
-
 async def _paper_of(db: AsyncSession, session: TutorSession) -> str | None:
     """The title of the paper (or other source) the session reads, if linked to one."""
     if session.source_id is None:
         return None
-    title: str | None = await db.scalar(select(Source.title).where(Source.id == session.source_id))
-    return title
+    return await source_title(db, source_id=session.source_id)
 
 
 def _material(earlier: Sequence[Message]) -> str:
@@ -253,43 +214,27 @@ async def reopen_answer(
     return session, answer
 
 
-async def finish(
-    database: Database,
-    turn: Turn,
-    *,
-    text: str,
-    truncated: bool = False,
-    usage: Usage | None = None,
-    failure: LLMFailure | None = None,
-    interrupted: Interruption | None = None,
-) -> Message:
+async def finish(database: Database, turn: Turn, ending: Ending) -> Message:
     """Record how the answer ended, in a transaction of its own (the request's may be
     gone): one Core update, which the ORM's flush cost several times over."""
-    ended_early = interrupted.value if interrupted else None
-    if failure is not None:
-        ended_early = (failure.code, failure.message)
-    status = Status.complete
-    if ended_early:
-        status = Status.interrupted if text else Status.failed
     values: dict[str, object] = {
-        "content": text,
-        "truncated": truncated,
-        "token_count": count_text(text) if text else 0,
-        "status": status,
-        "error_code": ended_early[0] if ended_early else None,
-        "error_message": ended_early[1] if ended_early else None,
+        "content": ending.text,
+        "truncated": ending.truncated,
+        "token_count": count_text(ending.text) if ending.text else 0,
+        "status": Status(ending.status),
+        "error_code": ending.error[0] if ending.error else None,
+        "error_message": ending.error[1] if ending.error else None,
     }
-    if usage is not None:
+    if ending.usage is not None:
         values |= {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "usage_estimated": usage.estimated,
+            "prompt_tokens": ending.usage.prompt_tokens,
+            "completion_tokens": ending.usage.completion_tokens,
+            "usage_estimated": ending.usage.estimated,
         }
 
     async def record() -> Message:
         async with database.engine.begin() as connection:
-            statement = await connection.execute(_FINISH, {"answer_id": turn.answer_id, **values})
-            return built(Message, statement.one()._asdict())
+            return await mark_answer_ended(connection, answer_id=turn.answer_id, values=values)
 
     # The one write that keeps the model's answer: a passing fault does not lose it.
     return await retried(record, what="saving an answer")

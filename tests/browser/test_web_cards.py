@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from anki_decks import build_deck
 from browsing import Server
 from playwright.sync_api import Locator, Page, Route, expect
 
+from anki_decks import build_deck
 from fakellm import FakeLLM, Reply
 
 

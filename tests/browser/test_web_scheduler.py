@@ -3,7 +3,8 @@ in Settings, the review page following the choice, and on the Stats page "your o
 history as the judge": each scheduler's score on the learner's reviews, and fitting FSRS.
 
 Months of reviews are written straight into the server's database (browsing.py), from
-the simulated learner of tests/synthetic_reviews.py, as tests/test_scheduler_stats.py does.
+the simulated learner of tests/synthetic_reviews.py, as
+tests/api/reviews/test_scheduler_stats.py does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from browsing import UNNAMED_CONTROLS, Server, store_histories
 from playwright.sync_api import Locator, Page, Route, expect
+
 from synthetic_reviews import simulate_histories
 
 # 754 scored reviews: enough to fit FSRS (512), and a fit of a few seconds.
@@ -315,7 +317,7 @@ def test_a_fit_started_elsewhere_is_followed_and_leaving_stops_the_polling(
 def test_a_fit_that_fails_says_why_in_the_error_box(
     page: Page, server: Server, api: httpx.Client, learner_id: str
 ) -> None:
-    # A fit's process dying is tests/test_scheduler_stats.py's business; here the page
+    # A fit's process dying is tests/api/reviews/test_scheduler_stats.py's business; here the page
     # gets what the API answers then (a running job, then a failed one), so no fit runs.
     _with_history(server, learner_id, FITTABLE)
     job = {

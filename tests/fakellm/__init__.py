@@ -54,8 +54,8 @@ dicts), ``server`` (the HTTP server and handler that put them on the socket) and
 (``FakeLLM``: lifecycle, the queue, and what tests observe).
 """
 
-from fakellm.fake import FakeLLM
-from fakellm.script import (
+from .fake import FakeLLM
+from .script import (
     CutStream,
     Failure,
     Garbage,

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
-from fakellm.script import RecordedRequest, Scripted
-from fakellm.server import Server
+from .script import RecordedRequest, Scripted
+from .server import Server
 
 
 class FakeLLM:

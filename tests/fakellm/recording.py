@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakellm.fake import FakeLLM
-from fakellm.script import Failure, RecordedRequest, Reply, Scripted
-from fakellm.wire import response_format_type
+from .fake import FakeLLM
+from .script import Failure, RecordedRequest, Reply, Scripted
+from .wire import response_format_type
 
 FORMAT_VERSION = 1
 FINGERPRINT_LENGTH = 16

@@ -17,8 +17,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from fakellm.script import CutStream, Failure, Garbage, RecordedRequest, Reply, Scripted, Stall
-from fakellm.wire import (
+from .script import CutStream, Failure, Garbage, RecordedRequest, Reply, Scripted, Stall
+from .wire import (
     LAST_CHUNK,
     MAX_TOKENS_REFUSAL,
     STREAMING_REFUSAL,
@@ -35,7 +35,7 @@ from fakellm.wire import (
 
 if TYPE_CHECKING:
     # Only for annotations: fakellm.fake imports this module to start the server.
-    from fakellm.fake import FakeLLM
+    from .fake import FakeLLM
 
 # How often waiting handlers look at their socket; bounds disconnect-detection latency.
 _POLL_SECONDS = 0.02

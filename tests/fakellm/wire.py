@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fakellm.script import Reply
+from .script import Reply
 
 # The terminating chunk of a chunked body.
 LAST_CHUNK = b"0\r\n\r\n"

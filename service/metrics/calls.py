@@ -1,0 +1,24 @@
+"""Counting each finished model call: the listener the API gives its model
+(service/llm/record.py), adapting a call's record to `Metrics.model_call`."""
+
+from __future__ import annotations
+
+from service.llm.record import CallRecord
+from service.metrics.registry import Metrics
+
+
+class CallMetrics:
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    async def __call__(self, record: CallRecord) -> None:
+        usage = record.usage
+        self._metrics.model_call(
+            purpose=record.purpose,
+            model=record.model,
+            outcome=record.outcome,
+            prompt_tokens=usage.prompt_tokens if usage else None,
+            completion_tokens=usage.completion_tokens if usage else None,
+            first_token_ms=record.first_token_ms,
+            duration_ms=record.duration_ms,
+        )
