@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.checks.models import CheckAnswer
 from service.sessions.models import Kind, Message
-from service.sources.models import Source
 
 
 async def message_in_session(
@@ -43,11 +42,6 @@ async def passage_before(db: AsyncSession, *, session_id: uuid.UUID, position: i
         .limit(1)
     )
     return passage
-
-
-async def source_title(db: AsyncSession, *, source_id: uuid.UUID) -> str | None:
-    title: str | None = await db.scalar(select(Source.title).where(Source.id == source_id))
-    return title
 
 
 async def checks_of_session(db: AsyncSession, *, session_id: uuid.UUID) -> list[CheckAnswer]:

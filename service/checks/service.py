@@ -25,7 +25,6 @@ from service.checks.queries import (
     checks_of_session,
     message_in_session,
     passage_before,
-    source_title,
 )
 from service.checks.question import check_question
 from service.checks.schemas import CheckGrade, CheckRequest
@@ -40,6 +39,7 @@ from service.llm.tokens import PromptTooLong
 from service.sessions.messages import TooManyTokens
 from service.sessions.models import Kind, Message, Role, Status, TutorSession
 from service.sessions.service import get_session
+from service.sources.queries import source_title
 
 log = logging.getLogger(__name__)
 # The tag of cards made from missed checks, so the learner can find and review them.

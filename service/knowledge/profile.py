@@ -9,14 +9,41 @@ from __future__ import annotations
 
 import enum
 import re
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from service.knowledge.models import KnowledgeMark, Mark, Subject
-from service.knowledge.queries import CardsTagged, CritiqueSeen
+
+
+@dataclass(frozen=True)
+class CritiqueSeen:
+    """A finished critique of one of the learner's explanations (read by queries.py)."""
+
+    id: uuid.UUID
+    concept: str
+    verdict: str
+    score: int | None
+    issues: Sequence[dict[str, Any]]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CardsTagged:
+    """The learner's accepted cards carrying one tag, and how their reviews went (read
+    by queries.py)."""
+
+    tag: str
+    cards: int
+    reviewed: int
+    lapses: int
+    ease: float
+    last_reviewed: datetime | None
+
 
 # Two critiques' descriptions of a mistake on one concept that share this much of their
 # wording (token-set ratio, 0-100) describe the same mistake coming back.

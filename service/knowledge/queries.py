@@ -4,8 +4,7 @@ derived from, read as plain data, and the learner's corrections to it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cards.models import Card, CardStatus, CardTag
 from service.knowledge.models import KnowledgeMark, Mark, Subject
+from service.knowledge.profile import CardsTagged, CritiqueSeen
 from service.sessions.models import Critique, TutorSession
 
 # The newest critiques only: a long history's old attempts say little about today, and
@@ -22,30 +22,6 @@ from service.sessions.models import Critique, TutorSession
 MAX_CRITIQUES = 300
 # Tags the service itself puts on cards: they name where a card came from, not a concept.
 SERVICE_TAGS = frozenset({"missed-check"})
-
-
-@dataclass(frozen=True)
-class CritiqueSeen:
-    """A finished critique of one of the learner's explanations."""
-
-    id: uuid.UUID
-    concept: str
-    verdict: str
-    score: int | None
-    issues: Sequence[dict[str, Any]]
-    at: datetime
-
-
-@dataclass(frozen=True)
-class CardsTagged:
-    """The learner's accepted cards carrying one tag, and how their reviews went."""
-
-    tag: str
-    cards: int
-    reviewed: int
-    lapses: int
-    ease: float
-    last_reviewed: datetime | None
 
 
 async def critiques_of(db: AsyncSession, learner_id: uuid.UUID) -> list[CritiqueSeen]:

@@ -41,3 +41,9 @@ async def sources_page(
         cursor=cursor,
         limit=limit,
     )
+
+
+async def source_title(session: AsyncSession, *, source_id: uuid.UUID) -> str | None:
+    """The title of a source, whoever's it is: the caller holds a row that points to it."""
+    title: str | None = await session.scalar(select(Source.title).where(Source.id == source_id))
+    return title

@@ -5,21 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import bindparam, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db import built, table_of
 from service.sessions.models import Message
-from service.sources.models import Source
 
 _MESSAGES = table_of(Message)
 # How an answer ended: the SET clause is made of the values given to it.
 _FINISH = update(_MESSAGES).where(_MESSAGES.c.id == bindparam("answer_id")).returning(*_MESSAGES.c)
-
-
-async def source_title(db: AsyncSession, *, source_id: uuid.UUID) -> str | None:
-    title: str | None = await db.scalar(select(Source.title).where(Source.id == source_id))
-    return title
 
 
 async def mark_answer_ended(

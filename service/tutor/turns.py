@@ -30,8 +30,9 @@ from service.sessions.messages import SessionBusy, TooManyTokens, append_message
 from service.sessions.models import Kind, Level, Message, Role, Status, TutorSession
 from service.sessions.schemas import ExplainRequest, FollowUpRequest
 from service.sessions.service import get_session
+from service.sources.queries import source_title
 from service.tutor.prompting import build_call
-from service.tutor.queries import mark_answer_ended, source_title
+from service.tutor.queries import mark_answer_ended
 
 _TITLE_LENGTH = 200
 

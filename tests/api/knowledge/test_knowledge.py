@@ -20,14 +20,15 @@ from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.knowledge.models import KnowledgeMark, Mark, Subject
 from service.knowledge.notes import facts_for, mentions, told
 from service.knowledge.profile import (
+    CardsTagged,
     Concept,
+    CritiqueSeen,
     MisconceptionState,
     Status,
     derive,
     misconceptions_in,
     status_of,
 )
-from service.knowledge.queries import CardsTagged, CritiqueSeen
 from service.learners.service import IssuedKey
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
