@@ -33,6 +33,25 @@ app = typer.Typer(
 learner_app = typer.Typer(help="Learners and their API keys.", no_args_is_help=True)
 app.add_typer(learner_app, name="learner")
 
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    pass
+
+
 T = TypeVar("T")
 
 

@@ -102,6 +102,8 @@ def test_migrate_says_where(tutor, database_url: str) -> None:
 
 def test_version(tutor) -> None:
     assert tutor("version").stdout == f"{__version__}\n"
+    flag = tutor("--version")
+    assert (flag.exit_code, flag.stdout) == (0, f"{__version__}\n")
 
 
 def test_bad_setting_stops_the_command_with_one_line(
