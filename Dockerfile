@@ -10,12 +10,21 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-# Only what the wheel is built from, so editing tests or docs keeps this layer cached.
-COPY pyproject.toml README.md ./
+# The dependencies exactly as locked (requirements.lock, with the postgres and redis
+# extras), every file checked against its hash: the same image from the same commit.
+# A layer of its own, rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
+# Then Tutor, with nothing resolved again; `pip check` fails the build if the lock no
+# longer satisfies pyproject.toml. Only what the wheel is built from is copied, so editing
+# tests or docs keeps these layers cached. The build backend (hatchling) comes through
+# pip's build isolation and stays out of the image.
+COPY pyproject.toml README.md LICENSE ./
 COPY service ./service
 COPY scheduler ./scheduler
 COPY prompts ./prompts
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir --no-deps . \
+    && pip check
 
 
 FROM python:3.12-slim
@@ -44,6 +53,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 
-# `tutor serve` migrates the database first; 0.0.0.0 because loopback is unreachable
-# from outside the container.
+# `tutor serve` migrates the database first (a no-op when it is up to date: compose runs
+# `tutor migrate` once before it); 0.0.0.0 because loopback is unreachable from outside
+# the container.
 CMD ["tutor", "serve", "--host", "0.0.0.0"]

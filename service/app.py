@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service import __version__
 from service.apidocs import router as docs_router
+from service.archive.router import router as archive_router
 from service.background import Background
 from service.body_limit import BodySizeLimitMiddleware
 from service.calls.recorder import CallRecorder
@@ -21,7 +22,6 @@ from service.config import Settings, load_settings
 from service.critiques.router import router as critiques_router
 from service.db import Database
 from service.error_handlers import install_error_handlers
-from service.errors import ErrorResponse
 from service.exchange.router import (
     APKG_BODY_LIMIT,
     APKG_IMPORT_PATH,
@@ -39,6 +39,8 @@ from service.metrics.calls import CallMetrics
 from service.metrics.middleware import MetricsMiddleware
 from service.metrics.registry import Metrics
 from service.metrics.router import router as metrics_router
+from service.openapi_docs import API_DESCRIPTION, SIGNED_IN, TAGS, error_responses
+from service.openapi_tidy import tidy_document
 from service.reviews.router import router as reviews_router
 from service.sessions.recovery import keep_watch
 from service.sources.router import router as sources_router
@@ -51,17 +53,8 @@ log = logging.getLogger(__name__)
 # How long shutdown waits for cancelled answers to be saved: one small write each.
 _SAVE_SECONDS = 5.0
 
-# Every /v1 route may answer with these; documenting them keeps clients honest.
-_COMMON_ERRORS: dict[int | str, dict[str, object]] = {
-    401: {"model": ErrorResponse, "description": "Missing, unknown or revoked API key."},
-    404: {"model": ErrorResponse, "description": "No such resource (or not yours)."},
-    422: {"model": ErrorResponse, "description": "The request is not valid."},
-    503: {
-        "model": ErrorResponse,
-        "description": "The database is busy (`database_busy`) or its connection was lost "
-        "(`database_unavailable`): nothing is half-written; try again after `Retry-After`.",
-    },
-}
+# Every /v1 route may answer with these; a route's own answers of a status replace them.
+_COMMON_ERRORS = error_responses(SIGNED_IN)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,6 +89,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Tutor",
         version=__version__,
         summary="A self-hosted LLM tutor with spaced repetition.",
+        description=API_DESCRIPTION,
+        license_info={"name": "MIT", "identifier": "MIT"},
+        # Relative: the API is where this document was fetched from (behind a proxy's
+        # prefix, FastAPI adds the prefix from root_path).
+        servers=[{"url": "/", "description": "This server"}],
+        openapi_tags=TAGS,
         lifespan=lifespan,
         # FastAPI's pages load Swagger UI and ReDoc from a CDN; service/apidocs.py serves
         # Swagger UI from a package instead, and there is no /redoc.
@@ -127,10 +126,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checks_router,
         cards_router,
         exchange_router,
+        archive_router,
         reviews_router,
         studylog_router,
     ):
         app.include_router(router, responses=_COMMON_ERRORS)
     # Last, so every API route wins over a file of the same name.
     app.mount("/", WebApp(), name="web")
+    tidy_document(app)
     return app

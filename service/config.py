@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -139,6 +140,17 @@ class Settings(BaseSettings):
     # On SIGTERM, streamed answers get this long to finish before they are cut and saved
     # as `interrupted`; other requests get a little longer (see `tutor serve`).
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=600)] = 10.0
+    # Where `tutor scheduler` serves its own /metrics; 0 or empty: not at all. Loopback,
+    # like TUTOR_HOST: a container sets 0.0.0.0 so its Prometheus can reach it.
+    scheduler_metrics_host: str = "127.0.0.1"
+    scheduler_metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = 9464
+
+    @field_validator("scheduler_metrics_port", mode="before")
+    @classmethod
+    def _port_off(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # `TUTOR_SCHEDULER_METRICS_PORT=`, as .env templates write it
+        return None if value in (0, "0") else value
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -210,7 +222,27 @@ def load_settings() -> Settings:
         fallback = _OpenAIEnvironment().openai_api_key
         if fallback is not None:
             settings.llm.api_key = fallback
+    _require_drivers(settings)
     return settings
+
+
+def _require_drivers(settings: Settings) -> None:
+    """The drivers a configured backend needs come in extras (pyproject.toml); without
+    them the first use would be an ImportError deep in a request or a job."""
+    if settings.database.startswith("postgresql+asyncpg://"):
+        _require_extra("asyncpg", extra="postgres", variable="TUTOR_DATABASE_URL")
+    if settings.redis_url is not None:
+        _require_extra("redis", extra="redis", variable="TUTOR_REDIS_URL")
+
+
+def _require_extra(module: str, *, extra: str, variable: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise SettingsError(
+            f"{variable}: needs the {extra} extra, which is not installed ({exc}): "
+            f"pip install 'tutor-service[{extra}]'"
+        ) from None
 
 
 def ensure_data_dir(settings: Settings) -> None:

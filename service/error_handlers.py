@@ -162,9 +162,12 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+INTERNAL_ERROR = "internal_error"
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "Something went wrong on the server.")
+    return error_response(500, INTERNAL_ERROR, "Something went wrong on the server.")
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -16,9 +16,10 @@ from sqlalchemy import text
 
 from service.config import Settings
 from service.db import Database
-from service.errors import ErrorResponse, error_response
+from service.errors import error_response
 from service.limits.errors import LimitsUnavailable
 from service.limits.service import Limits
+from service.openapi_docs import UNAUTHENTICATED, Refusal, error_responses
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)
@@ -26,13 +27,31 @@ log = logging.getLogger(__name__)
 UNAVAILABLE = "unavailable"
 
 
-@router.get("/healthz")
+_NOT_READY = Refusal(
+    503,
+    "not_ready",
+    "The database or the limits store does not answer; `error.details` has the report.",
+)
+
+
+@router.get(
+    "/healthz",
+    operation_id="checkLiveness",
+    summary="Liveness probe",
+    openapi_extra=UNAUTHENTICATED,
+)
 async def healthz() -> dict[str, str]:
-    """The process is up and serving requests."""
+    """The process is up and serving requests: `{"status": "ok"}`."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"model": ErrorResponse}})
+@router.get(
+    "/readyz",
+    operation_id="checkReadiness",
+    summary="Readiness probe",
+    responses=error_responses(_NOT_READY),
+    openapi_extra=UNAUTHENTICATED,
+)
 async def readyz(request: Request) -> Any:
     """The database answers, and so does Redis when the limits are kept there; also says
     whether a model is configured (not which, nor where)."""

@@ -6,12 +6,38 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+_NULL = {"type": "null"}
+
+
+def _schema_as_validated(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON schema says what validation does: null only for the `nullable` fields,
+    and no default, since a field left out keeps its value rather than taking one."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    examples: list[dict[str, Any]] = getattr(model, "examples", [])
+    if examples:
+        schema["examples"] = examples
+    for name, field in model.model_fields.items():
+        prop = schema.get("properties", {}).get(field.alias or name)
+        if prop is None:
+            continue
+        prop.pop("default", None)
+        if name in nullable or "anyOf" not in prop:
+            continue
+        options = [option for option in prop.pop("anyOf") if option != _NULL]
+        if len(options) == 1:
+            prop.update(options[0])
+        else:
+            prop["anyOf"] = options
+
 
 class PatchModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_schema_as_validated)
 
     # Fields that a null clears; for every other field null is an error, not a no-op.
     nullable: ClassVar[frozenset[str]] = frozenset()
+    # Bodies for the JSON schema (a subclass's own `json_schema_extra` would replace the
+    # schema's correction above).
+    examples: ClassVar[list[dict[str, Any]]] = []
 
     @field_validator("*", mode="before")
     @classmethod

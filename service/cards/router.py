@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
 from service.cards import service
-from service.cards.distill import distill_session
+from service.cards.distill import NothingToDistill, distill_session
 from service.cards.models import CardStatus
 from service.cards.schemas import (
     AcceptRequest,
@@ -19,45 +19,49 @@ from service.cards.schemas import (
     DistillRequest,
     DistillResult,
 )
+from service.cards.service import CardNotFound, ClozeWithoutDeletion, InvalidTransition
 from service.clock import ClockDep
 from service.db import SessionDep
-from service.errors import ErrorResponse
 from service.learners.auth import CurrentLearner
 from service.limits.service import ModelCallAllowed
-from service.llm.errors import MODEL_ERRORS
 from service.llm.model import LLMDep
+from service.openapi_docs import (
+    JSON_BODY,
+    MODEL_CALL,
+    PAGED,
+    PARAMETERS,
+    TEXT_PARAMETERS,
+    Refusal,
+    error_responses,
+)
 from service.pagination import CursorParam, Limit, Page
+from service.sessions.service import SessionNotFound
+from service.sources.service import SourceNotFound
 
 router = APIRouter(tags=["cards"])
 
-_NOTHING_TO_DISTILL: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorResponse,
-        "description": "The session has no finished exchange yet (`nothing_to_distill`).",
-    }
-}
-_CLOZE_WITHOUT_DELETION: dict[int | str, dict[str, Any]] = {
-    422: {
-        "model": ErrorResponse,
-        "description": "The request is not valid (`validation_error`), or it would make an "
-        "active cloze card without a deletion, which has nothing to review "
-        "(`cloze_without_deletion`): write one as `{{c1::answer}}`. A draft may lack one, "
-        "but cannot be accepted until it has one.",
-    }
-}
-_INVALID_TRANSITION: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorResponse,
-        "description": "The card cannot move to that status (`invalid_transition`): drafts "
-        "are accepted (active), and active cards suspended and back.",
-    }
-}
+_NO_SUCH_CARD = Refusal.of(CardNotFound)
+_CLOZE_WITHOUT_DELETION = Refusal.of(
+    ClozeWithoutDeletion,
+    "It would make an active cloze card without a deletion, which has nothing to review: "
+    "write one as `{{c1::answer}}`. A draft may lack one, but cannot be accepted until it "
+    "has one.",
+)
+_INVALID_TRANSITION = Refusal.of(
+    InvalidTransition,
+    "The card cannot move to that status: drafts are accepted (active), and active cards "
+    "suspended and back.",
+)
 
 
 @router.post(
     "/v1/sessions/{session_id}/distill",
     status_code=status.HTTP_201_CREATED,
-    responses={**MODEL_ERRORS, **_NOTHING_TO_DISTILL},
+    operation_id="distillSession",
+    summary="Make card drafts from a session",
+    responses=error_responses(
+        JSON_BODY, Refusal.of(SessionNotFound), Refusal.of(NothingToDistill), MODEL_CALL
+    ),
 )
 async def distill(
     session_id: uuid.UUID,
@@ -68,7 +72,8 @@ async def distill(
     _allowed: ModelCallAllowed,
     body: DistillRequest | None = None,
 ) -> DistillResult:
-    """Turn the session into draft cards; duplicates and empty cards are skipped."""
+    """Turn the session into draft cards (at most `max_cards`), for the learner to read
+    and accept; duplicates of existing cards and empty ones are skipped, and said so."""
     max_cards = (body or DistillRequest()).max_cards
     result = await distill_session(
         db, llm=llm, learner=learner, session_id=session_id, max_cards=max_cards, now=clock.now()
@@ -76,7 +81,12 @@ async def distill(
     return DistillResult(cards=[CardOut.of(c) for c in result.cards], skipped=result.skipped)
 
 
-@router.get("/v1/cards")
+@router.get(
+    "/v1/cards",
+    operation_id="listCards",
+    summary="List and search your cards",
+    responses=error_responses(PAGED, TEXT_PARAMETERS),
+)
 async def list_cards(
     learner: CurrentLearner,
     db: SessionDep,
@@ -88,6 +98,8 @@ async def list_cards(
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[CardOut]:
+    """Newest first, a page at a time; every filter given narrows the list: `status`,
+    the session or source a card came from, a `tag`, or text `q` on either side."""
     where = service.CardFilter(
         status=status, session_id=session_id, source_id=source_id, tag=tag, q=q
     )
@@ -97,7 +109,13 @@ async def list_cards(
     return Page(items=[CardOut.of(card) for card in cards], next_cursor=next_cursor)
 
 
-@router.post("/v1/cards", status_code=status.HTTP_201_CREATED, responses=_CLOZE_WITHOUT_DELETION)
+@router.post(
+    "/v1/cards",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createCard",
+    summary="Write a card by hand",
+    responses=error_responses(JSON_BODY, _CLOZE_WITHOUT_DELETION, Refusal.of(SourceNotFound)),
+)
 async def create_card(
     body: CardCreate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:
@@ -105,7 +123,14 @@ async def create_card(
     return CardOut.of(await service.create_card(db, learner=learner, data=body, now=clock.now()))
 
 
-@router.post("/v1/cards/accept", responses=_CLOZE_WITHOUT_DELETION)
+@router.post(
+    "/v1/cards/accept",
+    operation_id="acceptCards",
+    summary="Accept card drafts",
+    responses=error_responses(
+        JSON_BODY, _NO_SUCH_CARD, _CLOZE_WITHOUT_DELETION, _INVALID_TRANSITION
+    ),
+)
 async def accept_cards(
     body: AcceptRequest, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> AcceptResult:
@@ -129,24 +154,45 @@ async def accept_cards(
     )
 
 
-@router.get("/v1/cards/{card_id}")
+@router.get(
+    "/v1/cards/{card_id}",
+    operation_id="getCard",
+    summary="Read one card",
+    responses=error_responses(PARAMETERS, _NO_SUCH_CARD),
+)
 async def get_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> CardOut:
+    """The card with its schedule (SM-2's, and FSRS's memory while FSRS schedules it)."""
     return CardOut.of(await service.get_card(db, learner=learner, card_id=card_id))
 
 
-@router.patch("/v1/cards/{card_id}", responses={**_INVALID_TRANSITION, **_CLOZE_WITHOUT_DELETION})
+@router.patch(
+    "/v1/cards/{card_id}",
+    operation_id="updateCard",
+    summary="Edit a card, or accept, suspend or resume it",
+    responses=error_responses(
+        JSON_BODY, _NO_SUCH_CARD, _INVALID_TRANSITION, _CLOZE_WITHOUT_DELETION
+    ),
+)
 async def update_card(
     card_id: uuid.UUID, body: CardUpdate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> CardOut:
     """Edit a card, or move it: accept a draft (`status: active`), suspend, resume. A
-    change that would leave an active cloze card without a deletion is refused (422)."""
+    change that would leave an active cloze card without a deletion is refused (422).
+    Fields left out stay as they are; none takes null."""
     card = await service.update_card(
         db, learner=learner, card_id=card_id, changes=body.changes(), now=clock.now()
     )
     return CardOut.of(card)
 
 
-@router.delete("/v1/cards/{card_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/v1/cards/{card_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="deleteCard",
+    summary="Delete a card",
+    responses=error_responses(PARAMETERS, _NO_SUCH_CARD),
+)
 async def delete_card(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> Response:
+    """The card goes, with its review history."""
     await service.delete_card(db, learner=learner, card_id=card_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic.config import JsonDict
 
 from service.cards import cloze
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus, FsrsState
@@ -39,8 +40,85 @@ Tags = Annotated[
 ]
 
 
+# The examples below: cards from one session on "Attention Is All You Need" (the
+# reviews' examples show CARD_EXAMPLE too).
+_SCHEDULE: JsonDict = {
+    "repetitions": 2,
+    "easiness": 2.6,
+    "interval": 6,
+    "due": "2025-03-21",
+    "drill": False,
+    "lapses": 0,
+    "last_reviewed_at": "2025-03-15T08:12:40Z",
+    "fsrs": {"state": "review", "stability": 6.41, "difficulty": 4.87},
+}
+CARD_EXAMPLE: JsonDict = {
+    "id": "8d4e2f1a-6b3c-4d5e-9f70-1a2b3c4d5e6f",
+    "front": "Why are the dot products in attention scaled by 1/√d_k?",
+    "back": "For large d_k they grow large, pushing the softmax into regions with tiny gradients.",
+    "kind": "basic",
+    "tags": ["attention", "transformers"],
+    "status": "active",
+    "origin": "distilled",
+    "session_id": "5f0c6f2e-8f0e-4c44-9a43-3f1f1fb0d2a1",
+    "source_id": "3f2c1e4a-9b7d-4e21-8a65-0c1d2e3f4a5b",
+    "quality_flags": [],
+    "front_html": "<p>Why are the dot products in attention scaled by 1/√d_k?</p>",
+    "back_html": "<p>For large d_k they grow large, pushing the softmax into regions "
+    "with tiny gradients.</p>",
+    "schedule": _SCHEDULE,
+    "created_at": "2025-03-14T09:31:02.377Z",
+    "updated_at": "2025-03-15T08:12:40.102Z",
+}
+_NEW_SCHEDULE: JsonDict = {
+    **_SCHEDULE,
+    "repetitions": 0,
+    "interval": 0,
+    "due": None,
+    "last_reviewed_at": None,
+    "fsrs": None,
+}
+_DRAFT: JsonDict = {
+    **CARD_EXAMPLE,
+    "id": "2c9b8a7d-1e0f-4a3b-8c5d-6e7f8a9b0c1d",
+    "front": "Multi-head attention runs {{c1::h}} attention functions in parallel.",
+    "back": "",
+    "kind": "cloze",
+    "tags": ["attention"],
+    "status": "draft",
+    "front_html": "<p>Multi-head attention runs […] attention functions in parallel.</p>",
+    "back_html": "<p>Multi-head attention runs <strong>h</strong> attention functions in "
+    "parallel.</p>",
+    "schedule": _NEW_SCHEDULE,
+    "updated_at": "2025-03-14T09:31:02.377Z",
+}
+_ACCEPTED: JsonDict = {
+    **_DRAFT,
+    "status": "active",
+    "schedule": {**_NEW_SCHEDULE, "due": "2025-03-14"},
+}
+
+
 class CardCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "front": "What does Adam's bias correction fix?",
+                    "back": "The first and second moment estimates start at zero, so early "
+                    "ones are biased towards zero; dividing by 1 − β^t undoes it.",
+                    "tags": ["optimization", "adam"],
+                },
+                {
+                    "front": "LoRA trains a {{c1::low-rank}} update ΔW = BA beside the "
+                    "frozen weights.",
+                    "kind": "cloze",
+                    "source_id": "3f2c1e4a-9b7d-4e21-8a65-0c1d2e3f4a5b",
+                },
+            ]
+        },
+    )
 
     front: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
     back: Side = ""
@@ -54,6 +132,11 @@ class CardUpdate(PatchModel):
     reviewable: a cloze card needs a deletion, `{{c1::…}}` (422 `cloze_without_deletion`)."""
 
     nullable: ClassVar[frozenset[str]] = frozenset()
+    examples: ClassVar[list[dict[str, object]]] = [
+        {"status": "active"},
+        {"back": "They grow with d_k, and a saturated softmax has vanishing gradients."},
+        {"status": "suspended"},
+    ]
 
     front: Side | None = None
     back: Side | None = None
@@ -65,7 +148,15 @@ class CardUpdate(PatchModel):
 class AcceptRequest(BaseModel):
     """Which drafts to accept: the `ids` given, or `all` drafts (of one session)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"ids": ["2c9b8a7d-1e0f-4a3b-8c5d-6e7f8a9b0c1d"]},
+                {"all": True, "session_id": "5f0c6f2e-8f0e-4c44-9a43-3f1f1fb0d2a1"},
+            ]
+        },
+    )
 
     ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=500)] | None = Field(
         default=None, description="These drafts, flagged or not: the learner chose them."
@@ -118,6 +209,8 @@ class ScheduleOut(BaseModel):
 
 
 class CardOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CARD_EXAMPLE, _DRAFT]})
+
     id: uuid.UUID
     front: str
     back: str
@@ -190,17 +283,39 @@ class SkippedDraft(BaseModel):
 
 
 class DistillRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"max_cards": 5}]})
 
     max_cards: Annotated[int, Field(ge=1, le=30)] = 10
 
 
 class DistillResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "cards": [_DRAFT],
+                    "skipped": [
+                        {
+                            "front": "Why scale the dot products by 1/√d_k?",
+                            "reason": "duplicate",
+                            "duplicate_of": "8d4e2f1a-6b3c-4d5e-9f70-1a2b3c4d5e6f",
+                            "quality_flags": [],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     cards: list[CardOut]
     skipped: list[SkippedDraft]
 
 
 class AcceptResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cards": [_ACCEPTED], "skipped_flagged": 1}]}
+    )
+
     cards: list[CardOut] = Field(description="The drafts accepted now.")
     skipped_flagged: int = Field(
         default=0,

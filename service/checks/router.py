@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, status
 
 from service.checks import service
 from service.checks.models import CheckAnswer, CheckStatus
 from service.checks.schemas import CheckList, CheckOut, CheckRequest
+from service.checks.service import CheckNotFound, MessageNotFound, NoCheckQuestion
 from service.db import SessionDep
-from service.errors import Conflict, ErrorResponse
+from service.errors import Conflict
 from service.learners.auth import CurrentLearner
-from service.llm.errors import MODEL_ERRORS
 from service.modelcall import ModelCallContext, ModelCallDep
+from service.openapi_docs import JSON_BODY, MODEL_CALL, PARAMETERS, Refusal, error_responses
+from service.sessions.messages import TooManyTokens
+from service.sessions.service import SessionNotFound
 
 router = APIRouter(prefix="/v1/sessions/{session_id}", tags=["checks"])
 
@@ -26,8 +28,30 @@ class AlreadyGraded(Conflict):
         super().__init__("This answer is graded already; answer the question again instead.")
 
 
+_NO_SUCH_SESSION = Refusal.of(SessionNotFound)
+# Grading calls the model with the explanation, its question and the answer.
+_GRADING = (
+    Refusal(
+        TooManyTokens.status_code,
+        "prompt_too_long",
+        "The explanation, its question and the answer do not fit the model's context.",
+    ),
+    *MODEL_CALL,
+)
+
+
 @router.post(
-    "/messages/{message_id}/check", status_code=status.HTTP_201_CREATED, responses=MODEL_ERRORS
+    "/messages/{message_id}/check",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="answerCheck",
+    summary="Answer an explanation's check question",
+    responses=error_responses(
+        JSON_BODY,
+        _NO_SUCH_SESSION,
+        Refusal.of(MessageNotFound),
+        Refusal.of(NoCheckQuestion),
+        _GRADING,
+    ),
 )
 async def answer_check(
     session_id: uuid.UUID, message_id: uuid.UUID, body: CheckRequest, call: ModelCallDep
@@ -47,13 +71,18 @@ async def _graded(call: ModelCallContext, check: CheckAnswer) -> CheckAnswer:
     )
 
 
-_RETRY_ERRORS: dict[int | str, dict[str, Any]] = {
-    **MODEL_ERRORS,
-    409: {"model": ErrorResponse, "description": "Graded already (`already_graded`)."},
-}
-
-
-@router.post("/checks/{check_id}/retry", responses=_RETRY_ERRORS)
+@router.post(
+    "/checks/{check_id}/retry",
+    operation_id="retryCheck",
+    summary="Grade a check answer again",
+    responses=error_responses(
+        PARAMETERS,
+        _NO_SUCH_SESSION,
+        Refusal.of(CheckNotFound),
+        Refusal.of(AlreadyGraded),
+        _GRADING,
+    ),
+)
 async def retry_check(session_id: uuid.UUID, check_id: uuid.UUID, call: ModelCallDep) -> CheckOut:
     """Grade again an answer whose grading failed."""
     check = await service.get_check(
@@ -64,7 +93,12 @@ async def retry_check(session_id: uuid.UUID, check_id: uuid.UUID, call: ModelCal
     return CheckOut.model_validate(await _graded(call, check))
 
 
-@router.get("/checks")
+@router.get(
+    "/checks",
+    operation_id="listChecks",
+    summary="List a session's check answers",
+    responses=error_responses(PARAMETERS, _NO_SUCH_SESSION),
+)
 async def list_checks(session_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> CheckList:
     """The session's check answers, oldest first."""
     checks = await service.list_checks(db, learner=learner, session_id=session_id)

@@ -3,42 +3,72 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from service.critiques import service
-from service.critiques.schemas import CritiqueOut, CritiqueRequest, RevealRequest
+from service.critiques.schemas import (
+    CRITIQUE_EXAMPLE,
+    CritiqueOut,
+    CritiqueRequest,
+    RevealRequest,
+)
+from service.critiques.service import CritiqueNotFound, NoSuchIssue
 from service.db import SessionDep
-from service.errors import ErrorResponse
 from service.learners.auth import CurrentLearner
-from service.llm.errors import MODEL_ERRORS
 from service.modelcall import ModelCallDep
+from service.openapi_docs import (
+    JSON_BODY,
+    MODEL_CALL,
+    TEXT_PARAMETERS,
+    Refusal,
+    error_responses,
+)
+from service.sessions.messages import SessionBusy, TooManyTokens
 from service.sessions.models import Message
+from service.sessions.service import SessionNotFound
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
 
 
 class CritiqueList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [CRITIQUE_EXAMPLE]}]})
+
     items: list[CritiqueOut]
 
 
-_CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
-    **MODEL_ERRORS,
-    409: {
-        "model": ErrorResponse,
-        "description": "Another message reached the session at the same moment "
-        "(`session_busy`): send again.",
-    },
-}
+_NO_SUCH_SESSION = Refusal.of(SessionNotFound)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=_CREATE_ERRORS)
+def _too_long(code: str, what: str) -> Refusal:
+    return Refusal(TooManyTokens.status_code, code, f"The {what} is over its token limit.")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="critiqueExplanation",
+    summary="Have your explanation of a concept critiqued",
+    responses=error_responses(
+        JSON_BODY,
+        _NO_SUCH_SESSION,
+        Refusal.of(SessionBusy),
+        _too_long("explanation_too_long", "explanation"),
+        _too_long("passage_too_long", "reference passage"),
+        _too_long("prompt_too_long", "prompt (the passages and the explanation)"),
+        MODEL_CALL,
+    ),
+)
 async def create_critique(
     session_id: uuid.UUID, body: CritiqueRequest, call: ModelCallDep
 ) -> CritiqueOut:
-    """Critique the learner's explanation of a concept: verdict, quoted issues, questions."""
+    """Critique the learner's explanation of a concept ("explain it back"): a verdict, a
+    score, what is right, the issues quoted from the explanation with a hint and a
+    question each (the fix stays hidden until asked for), and questions to go on with.
+    Judged against `passage`, else the session's passages. The explanation is saved
+    first: if the model fails, the critique's message is kept as failed, to retry."""
     critique = await service.start_critique(
         call.db,
         budget=await call.llm.budget("critique"),
@@ -53,7 +83,12 @@ async def create_critique(
     return CritiqueOut.of(critique, message)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="listCritiques",
+    summary="List a session's critiques",
+    responses=error_responses(TEXT_PARAMETERS, _NO_SUCH_SESSION),
+)
 async def list_critiques(
     session_id: uuid.UUID,
     learner: CurrentLearner,
@@ -67,7 +102,14 @@ async def list_critiques(
 
 @router.post(
     "/{critique_id}/reveal",
-    responses={404: {"model": ErrorResponse, "description": "No such critique or issue."}},
+    operation_id="revealFix",
+    summary="Show the fix of one issue",
+    responses=error_responses(
+        JSON_BODY,
+        _NO_SUCH_SESSION,
+        Refusal.of(CritiqueNotFound),
+        Refusal.of(NoSuchIssue, "The critique has no issue of that index with a fix to show."),
+    ),
 )
 async def reveal_fix(
     session_id: uuid.UUID,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from service.sessions.models import Critique, Level, Message, Verdict
@@ -25,9 +26,59 @@ Concept = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
 Quote = Annotated[str, StringConstraints(max_length=400)]
 
+_EXPLANATION = (
+    "Attention compares the query with every key by a dot product, and the softmax of "
+    "those scores gives the attention output."
+)
+_ISSUE: JsonDict = {
+    "type": "misconception",
+    "quote": "the softmax of those scores gives the attention output",
+    "problem": "The softmax gives weights, not the output: the output is their weighted "
+    "sum of the values.",
+    "hint": "What do the weights multiply?",
+    "question": "Where do the values V come in?",
+    "fix": None,
+    "revealed": False,
+}
+CRITIQUE_EXAMPLE: JsonDict = {
+    "id": "c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b",
+    "session_id": "5f0c6f2e-8f0e-4c44-9a43-3f1f1fb0d2a1",
+    "concept": "scaled dot-product attention",
+    "attempt": 1,
+    "explanation": _EXPLANATION,
+    "verdict": "shaky",
+    "score": 3,
+    "strengths": ["The query-key dot product as a similarity score is right."],
+    "issues": [_ISSUE],
+    "questions": ["Why divide the scores by √d_k before the softmax?"],
+    "next_step": "Explain it again with the values V and the scaling.",
+    "level": "intuition",
+    "reveals": 0,
+    "improved_since_last": None,
+    "low_effort": False,
+    "usage": {"prompt_tokens": 1183, "completion_tokens": 214, "estimated": False},
+    "message_id": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
+    "created_at": "2025-03-14T09:45:10Z",
+}
+
 
 class CritiqueRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"concept": "scaled dot-product attention", "explanation": _EXPLANATION},
+                {
+                    "concept": "Adam's bias correction",
+                    "explanation": "The moment estimates start at zero, so Adam divides "
+                    "them by 1 - beta^t to undo the pull towards zero early on.",
+                    "passage": "Since m_t and v_t are initialized as vectors of 0's, they "
+                    "are biased towards zero, especially during the initial timesteps.",
+                    "level": "rigorous",
+                },
+            ]
+        },
+    )
 
     concept: Concept
     # May be empty: an empty attempt gets a request for a real one, not a 422.
@@ -69,6 +120,8 @@ class CritiqueDraft(BaseModel):
 
 
 class IssueOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ISSUE]})
+
     type: IssueType
     quote: str | None
     problem: str
@@ -92,12 +145,14 @@ class IssueOut(BaseModel):
 
 
 class RevealRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"issue": 0}]})
 
     issue: Annotated[int, Field(ge=0, description="The issue's index in `issues`.")]
 
 
 class CritiqueOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CRITIQUE_EXAMPLE]})
+
     id: uuid.UUID
     session_id: uuid.UUID
     concept: str
@@ -146,6 +201,31 @@ class CritiqueOut(BaseModel):
 
 class CritiqueEnvelope(BaseModel):
     """A retried critique: its message, as for every retry, and the critique itself."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": {
+                        "id": CRITIQUE_EXAMPLE["message_id"],
+                        "session_id": CRITIQUE_EXAMPLE["session_id"],
+                        "role": "tutor",
+                        "kind": "critique",
+                        "content": "**Shaky** (3/5). The query-key dot product as a "
+                        "similarity score is right. …",
+                        "html": "<p><strong>Shaky</strong> (3/5). …</p>",
+                        "level": "intuition",
+                        "status": "complete",
+                        "truncated": False,
+                        "usage": CRITIQUE_EXAMPLE["usage"],
+                        "error": None,
+                        "created_at": CRITIQUE_EXAMPLE["created_at"],
+                    },
+                    "critique": CRITIQUE_EXAMPLE,
+                }
+            ]
+        }
+    )
 
     message: MessageOut
     critique: CritiqueOut

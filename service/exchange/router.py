@@ -8,15 +8,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.clock import ClockDep
 from service.db import SessionDep
-from service.errors import ErrorResponse, TutorError
+from service.errors import TutorError
 from service.exchange import apkg_import
 from service.exchange import service as exchange
+from service.exchange.apkg_import import InvalidPackage
 from service.exchange.csv_io import NotUtf8
 from service.learners.auth import CurrentLearner
+from service.openapi_docs import PARAMETERS, VALIDATION_ERROR, Refusal, Responses, error_responses
 
 router = APIRouter(tags=["import and export"])
 
@@ -46,6 +48,24 @@ class ImportErrorOut(BaseModel):
 
 
 class ImportResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "imported": 41,
+                    "updated": 3,
+                    "skipped_duplicates": 2,
+                    "errors": [
+                        {
+                            "line": 17,
+                            "message": "A cloze card needs a deletion, such as {{c1::answer}}.",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     imported: int = Field(description="New cards, active at once.")
     updated: int = Field(
         description="Cards changed by a row of Anki's export whose GUID names them (an "
@@ -72,13 +92,56 @@ def _attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
+_MIB = 1024 * 1024
+_ATTACHMENT_HEADER = {
+    "Content-Disposition": {
+        "description": "`attachment`, with the file's name (`tutor-YYYY-MM-DD.apkg`, `.csv`).",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _download(media_type: str, what: str, schema: dict[str, str]) -> Responses:
+    return {
+        200: {
+            "description": what,
+            "content": {media_type: {"schema": schema}},
+            "headers": _ATTACHMENT_HEADER,
+        },
+        **error_responses(PARAMETERS),
+    }
+
+
+def _upload_refusals(max_file_bytes: int, what: str) -> tuple[Refusal, ...]:
+    return (
+        Refusal(400, "bad_request", "The body is not multipart form data."),
+        Refusal(
+            413,
+            "body_too_large",
+            f"The request is over {max_file_bytes // _MIB} MiB: the file's limit, and some room "
+            "for the form around it.",
+        ),
+        Refusal(413, FileTooLarge.code, f"The {what} is over {max_file_bytes // _MIB} MiB."),
+        VALIDATION_ERROR,
+    )
+
+
 @router.get(
     "/v1/export/anki",
     response_class=Response,
-    responses={200: {"content": {"application/apkg": {}}, "description": "An Anki package."}},
+    operation_id="exportAnki",
+    summary="Download your cards as an Anki package",
+    # Binary, so that client generators hand back the bytes (Tutor sends it as
+    # `application/apkg`, the type Anki's own files go by).
+    responses=_download(
+        "application/apkg",
+        "An Anki package (.apkg), to open in Anki.",
+        {"type": "string", "format": "binary"},
+    ),
 )
 async def export_anki(learner: CurrentLearner, db: SessionDep, include: Include = None) -> Response:
-    """Active cards (or all) as an .apkg: a deck per source, notes that update on re-import."""
+    """Active cards (or all) as an .apkg: a deck per source, notes that update on
+    re-import, and each card's schedule and review history."""
     package = await exchange.export_anki(db, learner=learner, include_all=include == "all")
     name = f"tutor-{date.today().isoformat()}.apkg"
     return Response(package, media_type="application/apkg", headers=_attachment(name))
@@ -87,7 +150,14 @@ async def export_anki(learner: CurrentLearner, db: SessionDep, include: Include 
 @router.get(
     "/v1/export/csv",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "front,back,kind,tags,..."}},
+    operation_id="exportCsv",
+    summary="Download your cards as CSV",
+    responses=_download(
+        "text/csv",
+        "UTF-8 with a byte-order mark; a header line, then a card a line: "
+        "front,back,kind,tags,status,source,due.",
+        {"type": "string"},
+    ),
 )
 async def export_csv(learner: CurrentLearner, db: SessionDep, include: Include = None) -> Response:
     """All cards (or only active ones) as CSV: front, back, kind, tags, status, source, due."""
@@ -101,7 +171,12 @@ async def export_csv(learner: CurrentLearner, db: SessionDep, include: Include =
 
 @router.post(
     IMPORT_PATH,
-    responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse}},
+    operation_id="importCsv",
+    summary="Import cards from CSV",
+    responses=error_responses(
+        _upload_refusals(MAX_IMPORT_BYTES, "file"),
+        Refusal.of(NotUtf8Error, "The file is not UTF-8 text: save it as UTF-8 and send it again."),
+    ),
 )
 async def import_csv(
     learner: CurrentLearner,
@@ -130,6 +205,26 @@ async def import_csv(
 
 
 class ApkgImportResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "notes": 120,
+                    "cards_created": 131,
+                    "cards_updated": 0,
+                    "cards_unchanged": 0,
+                    "reviews_added": 874,
+                    "sources_created": 2,
+                    "notes_skipped": 1,
+                    "problems": [
+                        "1 note of the type 'Image Occlusion' was skipped: Tutor imports "
+                        "Basic, Basic (and reversed card) and Cloze notes."
+                    ],
+                }
+            ]
+        }
+    )
+
     notes: int = Field(description="Notes in the package.")
     cards_created: int
     cards_updated: int = Field(
@@ -144,15 +239,15 @@ class ApkgImportResult(BaseModel):
 
 @router.post(
     APKG_IMPORT_PATH,
-    responses={
-        400: {"model": ErrorResponse, "description": "Not multipart form data (`bad_request`)."},
-        413: {"model": ErrorResponse},
-        422: {
-            "model": ErrorResponse,
-            "description": "Not an Anki package Tutor can read (`invalid_package`): nothing "
-            "was written.",
-        },
-    },
+    operation_id="importApkg",
+    summary="Import an Anki package",
+    responses=error_responses(
+        _upload_refusals(MAX_APKG_BYTES, "package"),
+        Refusal.of(
+            InvalidPackage,
+            "Not an Anki package Tutor can read (the message says why): nothing was written.",
+        ),
+    ),
 )
 async def import_apkg(
     learner: CurrentLearner,

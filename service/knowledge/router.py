@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from service.db import SessionDep
-from service.errors import ErrorResponse
 from service.knowledge import service
 from service.knowledge.models import Mark
 from service.knowledge.notes import told
@@ -19,7 +18,9 @@ from service.knowledge.schemas import (
     MisconceptionOut,
     MisconceptionUpdate,
 )
+from service.knowledge.service import MisconceptionNotFound, NotAConcept
 from service.learners.auth import CurrentLearner
+from service.openapi_docs import JSON_BODY, TEXT_PARAMETERS, Refusal, error_responses
 
 router = APIRouter(prefix="/v1/me/knowledge", tags=["knowledge"])
 
@@ -27,7 +28,12 @@ ConceptName = Annotated[str, Path(min_length=1, max_length=200, pattern=r"\S")]
 MisconceptionId = Annotated[str, Path(max_length=60, pattern=r"^[0-9a-f-]{36}\.\d{1,3}$")]
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="getKnowledge",
+    summary="What Tutor knows about you",
+    responses=error_responses(TEXT_PARAMETERS),
+)
 async def get_knowledge(
     learner: CurrentLearner,
     db: SessionDep,
@@ -51,12 +57,12 @@ async def get_knowledge(
     )
 
 
-_INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "No letter or digit (`invalid_concept`)."}
-}
-
-
-@router.patch("/concepts/{concept:path}", responses=_INVALID)
+@router.patch(
+    "/concepts/{concept:path}",
+    operation_id="markConcept",
+    summary="Correct what Tutor thinks of a concept",
+    responses=error_responses(JSON_BODY, Refusal.of(NotAConcept)),
+)
 async def mark_concept(
     concept: ConceptName, body: ConceptMarkRequest, learner: CurrentLearner, db: SessionDep
 ) -> ConceptOut:
@@ -67,12 +73,12 @@ async def mark_concept(
     return ConceptOut.model_validate(found)
 
 
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "No such mistake (`misconception_not_found`)."}
-}
-
-
-@router.patch("/misconceptions/{misconception_id}", responses=_NOT_FOUND)
+@router.patch(
+    "/misconceptions/{misconception_id}",
+    operation_id="updateMisconception",
+    summary="Dismiss a mistake Tutor noted, or bring it back",
+    responses=error_responses(JSON_BODY, Refusal.of(MisconceptionNotFound)),
+)
 async def update_misconception(
     misconception_id: MisconceptionId,
     body: MisconceptionUpdate,

@@ -6,21 +6,48 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from service.knowledge.profile import MisconceptionState, Status
+from service.openapi_tidy import titled_enum
 
 ConceptMark = Literal["known", "learning", "ignore"]
 # Material to preview what the tutor is told about: a passage's worth, and short enough
 # for a query string to pass every proxy.
 About = Annotated[str, StringConstraints(min_length=1, max_length=6_000)]
 
+_CONCEPT: JsonDict = {
+    "key": "scaled dot product attention",
+    "name": "scaled dot-product attention",
+    "status": "shaky",
+    "mark": None,
+    "attempts": 2,
+    "last_score": 3,
+    "cards": 4,
+    "lapses": 1,
+    "ease": 2.36,
+    "last_seen": "2025-03-15T08:12:40Z",
+    "open_misconceptions": 1,
+}
+_MISCONCEPTION: JsonDict = {
+    "id": "c4f1a2b3-d5e6-4f70-8a9b-0c1d2e3f4a5b.0",
+    "concept": "scaled dot-product attention",
+    "concept_key": "scaled dot product attention",
+    "text": "The attention weights are taken to be the output, rather than weights on V.",
+    "quote": "the softmax gives the attention output",
+    "times": 2,
+    "first_seen": "2025-03-14T09:45:10Z",
+    "last_seen": "2025-03-15T19:02:33Z",
+    "state": "open",
+}
+
 
 class ConceptOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_CONCEPT]})
 
     key: str = Field(description="The concept's identity: casefolded, hyphens as spaces.")
     name: str
-    status: Status = Field(
+    status: Annotated[Status, titled_enum(Status, "ConceptStatus")] = Field(
         description="Derived from the evidence: `shaky` (an open mistake, a latest "
         "explanation scored 2/5 or less, or cards that keep lapsing), `solid` (a latest "
         "explanation scored 4/5 or more, or reviewed cards that never lapsed), else "
@@ -37,7 +64,9 @@ class ConceptOut(BaseModel):
 
 
 class MisconceptionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [_MISCONCEPTION]}
+    )
 
     id: str
     concept: str
@@ -51,6 +80,19 @@ class MisconceptionOut(BaseModel):
 
 
 class KnowledgeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "concepts": [_CONCEPT],
+                    "misconceptions": [_MISCONCEPTION],
+                    "told": "The learner has mixed up the attention weights with the "
+                    "output before: the weights multiply V.",
+                }
+            ]
+        }
+    )
+
     concepts: list[ConceptOut]
     misconceptions: list[MisconceptionOut]
     told: str | None = Field(
@@ -60,7 +102,9 @@ class KnowledgeOut(BaseModel):
 
 
 class ConceptMarkRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"mark": "known"}, {"mark": None}]}
+    )
 
     mark: ConceptMark | None = Field(
         description="`known`: build on it; `learning`: treat it as new; `ignore`: never "
@@ -69,6 +113,6 @@ class ConceptMarkRequest(BaseModel):
 
 
 class MisconceptionUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"dismissed": True}]})
 
     dismissed: bool = Field(description="Not (or no longer) the learner's mistake.")

@@ -34,7 +34,26 @@ NewCardsPerDay = Annotated[int, Field(ge=0, le=1000)]
 
 
 class LearnerOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "6a1f3c2b-7d4e-4f5a-9b8c-0d1e2f3a4b5c",
+                    "name": "ada",
+                    "timezone": "Europe/London",
+                    "day_starts_at_hour": 4,
+                    "new_cards_per_day": 20,
+                    "reminder_hour": 8,
+                    "webhook_url": "https://ntfy.sh/ada-reviews",
+                    "webhook_format": "ntfy",
+                    "scheduler": "fsrs",
+                    "desired_retention": 0.9,
+                    "created_at": "2025-03-01T10:00:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     name: str
@@ -53,6 +72,15 @@ class LearnerUpdate(PatchModel):
     """PATCH /v1/me."""
 
     nullable: ClassVar[frozenset[str]] = frozenset({"reminder_hour", "webhook_url"})
+    examples: ClassVar[list[dict[str, object]]] = [
+        {"timezone": "America/New_York", "new_cards_per_day": 15},
+        {
+            "reminder_hour": 8,
+            "webhook_url": "https://ntfy.sh/ada-reviews",
+            "webhook_format": "ntfy",
+        },
+        {"reminder_hour": None, "webhook_url": None},
+    ]
 
     name: LearnerName | None = Field(
         default=None,

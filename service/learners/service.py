@@ -186,6 +186,17 @@ async def rename_learner(session: AsyncSession, *, name: str, new_name: str) -> 
     return learner
 
 
+async def delete_learner(session: AsyncSession, *, learner_id: uuid.UUID) -> None:
+    """The learner and everything of theirs: every table that holds a learner's rows
+    refers to `learners` (or to a row that does) with ON DELETE CASCADE, so the database
+    removes the rest in the same transaction, on SQLite and PostgreSQL alike."""
+    learner = await session.get(Learner, learner_id)
+    if learner is None:
+        raise LearnerNotFound("No such learner (deleted meanwhile?).")
+    await session.delete(learner)
+    await session.commit()
+
+
 async def ensure_first_learner(session: AsyncSession) -> IssuedKey | None:
     """On a fresh install, create the learner `me` so the first run just works."""
     if await queries.any_learner(session):

@@ -8,25 +8,10 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
 
-from service.errors import ErrorResponse, TutorError
+from service.errors import TutorError
 
 _NOTHING_STORED = "Nothing of this request was stored; send it again then."
-
-# How the limits appear in the OpenAPI schema of routes that call the model but do not
-# otherwise document model errors.
-LIMIT_ERRORS: dict[int | str, dict[str, Any]] = {
-    429: {
-        "model": ErrorResponse,
-        "description": "Over the learner's limits: `rate_limited`, `quota_exceeded` "
-        "(`error.details.resets_at`) or `too_many_streams`. `Retry-After` says when.",
-    },
-    503: {
-        "model": ErrorResponse,
-        "description": "The limits store cannot be reached (`limits_unavailable`).",
-    },
-}
 
 
 def retry_after(seconds: float) -> int:

@@ -29,7 +29,6 @@ from service.learners.auth import CurrentLearner
 from service.learners.models import Learner
 from service.limits.errors import RateLimited, TooManyStreams
 from service.limits.quota import check_quota
-from service.limits.redis_store import RedisStore
 from service.limits.slots import StreamSlot
 from service.limits.store import LimitStore, MemoryStore
 
@@ -51,6 +50,10 @@ class Limits:
     def from_settings(cls, settings: Settings) -> Limits:
         store: LimitStore
         if settings.redis_url:
+            # Imported only here: the redis package is an extra, absent from a
+            # single-process install (load_settings has checked it is there).
+            from service.limits.redis_store import RedisStore
+
             store = RedisStore.from_url(settings.redis_url, prefix=settings.redis_key_prefix)
         else:
             store = MemoryStore()

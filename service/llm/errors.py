@@ -4,38 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.errors import ErrorResponse, TutorError
-
-# How model failures appear in the OpenAPI schema of every route that calls the model.
-MODEL_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: {
-        "model": ErrorResponse,
-        "description": "The text or the prompt is over its limit, or the model's context "
-        "is smaller than the prompt (`context_too_long`, which names the setting to lower).",
-    },
-    429: {
-        "model": ErrorResponse,
-        "description": "Over the learner's limits (`rate_limited`, `quota_exceeded` with "
-        "`error.details.resets_at`, `too_many_streams`; nothing was stored, send again), or "
-        "the model endpoint is rate limiting (`llm_rate_limited`). `Retry-After` says when.",
-    },
-    502: {
-        "model": ErrorResponse,
-        "description": "The model endpoint cannot be reached (`llm_unreachable`), failed "
-        "(`llm_error`), broke off its answer (`llm_interrupted`), or its answer had the "
-        "wrong structure twice (`llm_bad_output`). What the learner sent is kept; "
-        "`error.details.message_id` names the answer to retry, where there is one.",
-    },
-    503: {
-        "model": ErrorResponse,
-        "description": "No model is configured (`llm_unavailable`), the limits store "
-        "does not answer (`limits_unavailable`), the server stopped before the answer "
-        "ended (`server_stopped`, with `error.details.message_id` to retry), or the "
-        "database is busy or restarting (`database_busy`, `database_unavailable`). "
-        "`Retry-After` says when to try again.",
-    },
-    504: {"model": ErrorResponse, "description": "The model did not answer in time."},
-}
+from service.errors import TutorError
 
 
 class LLMFailure(TutorError):

@@ -1,14 +1,15 @@
-"""Counting each finished model call: the listener the API gives its model
-(service/llm/record.py), adapting a call's record to `Metrics.model_call`."""
+"""Counting each finished model call: the listener the API and `tutor scheduler` give
+their model (service/llm/record.py), adapting a call's record to
+`ProcessMetrics.model_call`."""
 
 from __future__ import annotations
 
 from service.llm.record import CallRecord
-from service.metrics.registry import Metrics
+from service.metrics.registry import ProcessMetrics
 
 
 class CallMetrics:
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: ProcessMetrics) -> None:
         self._metrics = metrics
 
     async def __call__(self, record: CallRecord) -> None:

@@ -1,8 +1,12 @@
-"""What Tutor measures, in one Prometheus registry per app.
+"""What Tutor measures, in one Prometheus registry per process (or per app).
 
 A registry of its own (not prometheus_client's global one) so that several apps in one
 process, as in the tests, count apart. Labels never name a learner: their number must
 stay small, and /metrics must reveal nothing about anyone's studies.
+
+Every process that calls the model (the API, `tutor scheduler`) exports the same
+model-call metrics (`ProcessMetrics`); the HTTP ones are the API's alone (`Metrics`),
+the job ones the scheduler's (service/metrics/jobs.py).
 """
 
 from __future__ import annotations
@@ -24,30 +28,13 @@ _FIRST_TOKEN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
 _MODEL_CALL_BUCKETS = (0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120)
 
 
-class Metrics:
+class ProcessMetrics:
+    """A process's registry: its own resources, and the calls it makes to the model."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.requests = Counter(
-            "tutor_http_requests",
-            "HTTP requests answered, by route template and status code.",
-            ["method", "route", "status"],
-            registry=self.registry,
-        )
-        self.request_seconds = Histogram(
-            "tutor_http_request_duration_seconds",
-            "From the request's arrival to the end of its response (a whole stream for SSE).",
-            ["method", "route"],
-            buckets=_REQUEST_BUCKETS,
-            registry=self.registry,
-        )
-        self.errors = Counter(
-            "tutor_errors",
-            "Errors answered, by their `error.code` (streamed `error` events included).",
-            ["code"],
-            registry=self.registry,
-        )
         self.model_calls = Counter(
             "tutor_model_calls",
             "Calls to the model, by purpose, model and outcome (ok, truncated, timeout, ...).",
@@ -74,11 +61,6 @@ class Metrics:
             buckets=_MODEL_CALL_BUCKETS,
             registry=self.registry,
         )
-        self.active_streams = Gauge(
-            "tutor_active_streams",
-            "Answers streaming to a client right now.",
-            registry=self.registry,
-        )
 
     def model_call(
         self,
@@ -102,3 +84,34 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class Metrics(ProcessMetrics):
+    """The API's: requests, errors and streams besides the model calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests = Counter(
+            "tutor_http_requests",
+            "HTTP requests answered, by route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "tutor_http_request_duration_seconds",
+            "From the request's arrival to the end of its response (a whole stream for SSE).",
+            ["method", "route"],
+            buckets=_REQUEST_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "tutor_errors",
+            "Errors answered, by their `error.code` (streamed `error` events included).",
+            ["code"],
+            registry=self.registry,
+        )
+        self.active_streams = Gauge(
+            "tutor_active_streams",
+            "Answers streaming to a client right now.",
+            registry=self.registry,
+        )

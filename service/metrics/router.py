@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.metrics.registry import Metrics
+from service.openapi_docs import UNAUTHENTICATED
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +18,15 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    operation_id="getMetrics",
+    summary="Prometheus metrics",
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "The Prometheus text exposition format.",
+        }
+    },
+    openapi_extra=UNAUTHENTICATED,
 )
 async def metrics(request: Request) -> Response:
     """Requests, errors, model calls, tokens, time to first token, active streams."""

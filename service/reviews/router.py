@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import Response
 
 from service.cards.schemas import CardOut
+from service.cards.service import CardNotFound
 from service.clock import ClockDep
 from service.db import SessionDep
-from service.errors import ErrorResponse
 from service.learners.auth import CurrentLearner
+from service.openapi_docs import (
+    DATABASE_FAULTS,
+    JSON_BODY,
+    PARAMETERS,
+    Refusal,
+    error_responses,
+)
 from service.reviews import optimizing, scheduling, service
+from service.reviews.optimizing import (
+    NoOptimization,
+    NotEnoughReviewsToFit,
+    OptimizationRunning,
+    OptimizerNotInstalled,
+)
 from service.reviews.queue import build_queue
 from service.reviews.scheduler_stats import scheduler_stats
 from service.reviews.schemas import (
@@ -30,21 +43,39 @@ from service.reviews.schemas import (
     SchedulerUpdate,
     UndoResult,
 )
+from service.reviews.service import (
+    IdempotencyKeyReused,
+    NotDue,
+    NothingToUndo,
+    NotReviewable,
+    RequestInProgress,
+    ReviewInFuture,
+)
 from service.reviews.stats import StatsOut, learner_stats
 
 router = APIRouter(tags=["reviews"])
 
-_CANNOT_GRADE: dict[int | str, dict[str, Any]] = {
-    409: {
-        "model": ErrorResponse,
-        "description": "The card is not due today (`not_due`) or not active "
-        "(`not_reviewable`), or a request with the same Idempotency-Key was handled at "
-        "the same moment (`request_in_progress`; send again).",
-    }
-}
+_NO_SUCH_CARD = Refusal.of(CardNotFound)
+_CANNOT_GRADE = (
+    _NO_SUCH_CARD,
+    Refusal.of(NotDue, "The card is not due today (graded already, or its day is to come)."),
+    Refusal.of(NotReviewable, "The card is not active (a draft, or suspended)."),
+    Refusal.of(
+        RequestInProgress,
+        "A request with the same Idempotency-Key is being handled at this moment; send it again.",
+    ),
+    Refusal.of(IdempotencyKeyReused),
+    Refusal.of(ReviewInFuture, "`reviewed_at` is in the future."),
+)
 
 
-@router.get("/v1/reviews/queue", response_model=QueueOut)
+@router.get(
+    "/v1/reviews/queue",
+    response_model=QueueOut,
+    operation_id="listDueCards",
+    summary="Today's review queue",
+    responses=error_responses(PARAMETERS),
+)
 async def queue(
     learner: CurrentLearner,
     db: SessionDep,
@@ -67,7 +98,9 @@ async def queue(
     "/v1/reviews",
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewResult,
-    responses=_CANNOT_GRADE,
+    operation_id="gradeCard",
+    summary="Grade a card",
+    responses=error_responses(JSON_BODY, _CANNOT_GRADE),
 )
 async def submit_review(
     body: ReviewRequest,
@@ -87,30 +120,68 @@ async def submit_review(
     return Response(answer, status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
-@router.post("/v1/reviews/undo")
+@router.post(
+    "/v1/reviews/undo",
+    operation_id="undoReview",
+    summary="Undo your latest review",
+    responses=error_responses(
+        Refusal.of(NothingToUndo),
+        Refusal.of(CardNotFound, "The reviewed card was deleted at the same moment."),
+    ),
+)
 async def undo(learner: CurrentLearner, db: SessionDep, clock: ClockDep) -> UndoResult:
     """Undo the latest review: the card's schedule is as it was before it."""
     return await service.undo_latest(db, learner=learner, now=clock.now())
 
 
-@router.get("/v1/stats")
+# The stats' models are the stats module's own; the example goes with the answer.
+_STATS_EXAMPLE = {
+    "date": "2025-03-15",
+    "today": {"reviewed": 34, "correct": 30, "new_started": 5, "due_remaining": 3},
+    "streak_days": 12,
+    "retention_30d": 0.884,
+    "forecast": [{"date": "2025-03-16", "due": 21}, {"date": "2025-03-17", "due": 9}],
+    "heatmap": [{"date": "2025-03-14", "reviews": 41}, {"date": "2025-03-15", "reviews": 34}],
+    "cards": {"draft": 7, "active": 212, "suspended": 3},
+}
+
+
+@router.get(
+    "/v1/stats",
+    operation_id="getStats",
+    summary="Your study statistics",
+    responses={200: {"content": {"application/json": {"example": _STATS_EXAMPLE}}}},
+)
 async def stats(learner: CurrentLearner, db: SessionDep, clock: ClockDep) -> StatsOut:
+    """Today's reviews, the streak of days studied, recall over 30 days, the cards due
+    in the days ahead, reviews a day for the heatmap, and cards by status."""
     return await learner_stats(db, learner=learner, now=clock.now())
 
 
-@router.get("/v1/cards/{card_id}/reviews")
+@router.get(
+    "/v1/cards/{card_id}/reviews",
+    operation_id="listCardReviews",
+    summary="A card's review history",
+    responses=error_responses(PARAMETERS, _NO_SUCH_CARD),
+)
 async def card_reviews(card_id: uuid.UUID, learner: CurrentLearner, db: SessionDep) -> ReviewList:
+    """Every review of the card, oldest first, with its schedule before and after."""
     reviews = await service.card_reviews(db, learner=learner, card_id=card_id)
     return ReviewList(items=[ReviewOut.of(review) for review in reviews])
 
 
-@router.get("/v1/me/scheduler")
+@router.get("/v1/me/scheduler", operation_id="getScheduler", summary="Your scheduler")
 async def get_scheduler(learner: CurrentLearner) -> SchedulerSettings:
     """The scheduler planning the learner's reviews (SM-2 or FSRS) and FSRS's settings."""
     return scheduling.settings_of(learner)
 
 
-@router.patch("/v1/me/scheduler")
+@router.patch(
+    "/v1/me/scheduler",
+    operation_id="updateScheduler",
+    summary="Switch scheduler, or tune FSRS",
+    responses=error_responses(JSON_BODY),
+)
 async def update_scheduler(
     body: SchedulerUpdate, learner: CurrentLearner, db: SessionDep, clock: ClockDep
 ) -> SchedulerChange:
@@ -121,31 +192,32 @@ async def update_scheduler(
     )
 
 
-@router.get("/v1/stats/scheduler")
+@router.get(
+    "/v1/stats/scheduler",
+    operation_id="compareSchedulers",
+    summary="How well SM-2 and FSRS predict your recall",
+)
 async def scheduler_scores(learner: CurrentLearner, db: SessionDep) -> SchedulerStatsOut:
     """Your own history as the judge: how well SM-2 and FSRS (default parameters, and
     fitted ones once fitted) predicted what you recalled, review by review."""
     return await scheduler_stats(db, learner=learner)
 
 
-_OPTIMIZE_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"model": ErrorResponse, "description": "A fit is running (`optimization_running`)."},
-    503: {
-        "model": ErrorResponse,
-        "description": "Tutor was installed without the optimizer extra (`optimizer_unavailable`).",
-    },
-    422: {
-        "model": ErrorResponse,
-        "description": "Too few reviews to fit (`not_enough_reviews`; details say how many "
-        "there are and how many it needs).",
-    },
-}
-
-
 @router.post(
     "/v1/me/fsrs/optimize",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=_OPTIMIZE_ERRORS,
+    operation_id="fitFsrs",
+    summary="Fit FSRS to your reviews",
+    responses=error_responses(
+        Refusal.of(OptimizationRunning, "A fit is running already."),
+        Refusal.of(
+            NotEnoughReviewsToFit,
+            "Too few reviews to fit; `error.details` says how many there are (`have`) and "
+            "how many it needs (`need`).",
+        ),
+        Refusal.of(OptimizerNotInstalled, "Tutor was installed without the optimizer extra."),
+        DATABASE_FAULTS,
+    ),
 )
 async def optimize_fsrs(
     learner: CurrentLearner, db: SessionDep, clock: ClockDep, request: Request
@@ -165,7 +237,9 @@ async def optimize_fsrs(
 
 @router.get(
     "/v1/me/fsrs/optimize",
-    responses={404: {"model": ErrorResponse, "description": "Never fitted (`no_optimization`)."}},
+    operation_id="getFsrsFit",
+    summary="The latest fit of FSRS",
+    responses=error_responses(Refusal.of(NoOptimization)),
 )
 async def latest_fsrs_fit(
     learner: CurrentLearner, db: SessionDep, clock: ClockDep

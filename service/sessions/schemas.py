@@ -8,7 +8,9 @@ from functools import lru_cache
 from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
+from service.openapi_tidy import titled_enum
 from service.patch import PatchModel
 from service.rendering import render_markdown
 from service.sessions.models import Kind, Level, Message, Role, Status, TutorSession
@@ -22,31 +24,104 @@ SessionTitle = Annotated[
 # Characters only bound the request; the real limit is in tokens (max_passage_tokens).
 LearnerText = Annotated[str, StringConstraints(min_length=1, max_length=200_000)]
 
+# The examples below, one session about one paper, so that they read as one story.
+_SESSION_ID = "5f0c6f2e-8f0e-4c44-9a43-3f1f1fb0d2a1"
+_SOURCE_ID = "3f2c1e4a-9b7d-4e21-8a65-0c1d2e3f4a5b"
+_TITLE = "Scaled Dot-Product Attention"
+_PASSAGE = (
+    "We compute the dot products of the query with all keys, divide each by √d_k, and "
+    "apply a softmax function to obtain the weights on the values."
+)
+_ANSWER = (
+    "Each query asks *which keys look like me?* The dot products score every key, and "
+    "dividing by √d_k keeps those scores from growing with the dimension, so the softmax "
+    "stays soft instead of picking one key.\n\nCheck: what would happen to the gradients "
+    "if we did not scale?"
+)
+_MESSAGE: JsonDict = {
+    "id": "0b7a5a53-3d8e-4b43-a1c0-5b1e8e7c9d10",
+    "session_id": _SESSION_ID,
+    "role": "tutor",
+    "kind": "explanation",
+    "content": _ANSWER,
+    "html": "<p>Each query asks <em>which keys look like me?</em> …</p>",
+    "level": "intuition",
+    "status": "complete",
+    "truncated": False,
+    "usage": {"prompt_tokens": 412, "completion_tokens": 73, "estimated": False},
+    "error": None,
+    "created_at": "2025-03-14T09:26:53.589Z",
+}
+_SESSION: JsonDict = {
+    "id": _SESSION_ID,
+    "title": _TITLE,
+    "source_id": _SOURCE_ID,
+    "created_at": "2025-03-14T09:26:41.120Z",
+    "updated_at": "2025-03-14T09:26:53.589Z",
+}
+
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"title": _TITLE, "source_id": _SOURCE_ID}, {}]},
+    )
 
     title: SessionTitle | None = None
     source_id: uuid.UUID | None = None
 
 
 class SessionUpdate(PatchModel):
-    nullable: ClassVar[frozenset[str]] = frozenset({"source_id"})
+    nullable: ClassVar[frozenset[str]] = frozenset({"title", "source_id"})
+    examples: ClassVar[list[dict[str, object]]] = [
+        {"title": "Why scale by √d_k?"},
+        {"source_id": None},
+    ]
 
-    title: SessionTitle | None = None
-    source_id: uuid.UUID | None = None
+    title: SessionTitle | None = Field(
+        default=None, description='Null: untitled (the web app shows "Untitled session").'
+    )
+    source_id: uuid.UUID | None = Field(default=None, description="Null: about no source.")
 
 
 class ExplainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "passage": f"{_TITLE}\n{_PASSAGE}",
+                    "question": "Why divide by √d_k rather than d_k?",
+                    "level": "intuition",
+                }
+            ]
+        },
+    )
 
-    passage: LearnerText
-    question: Annotated[str, StringConstraints(max_length=20_000)] | None = None
-    level: Level = Level.intuition
+    passage: LearnerText = Field(
+        description="The text to explain, as copied from the paper (Markdown and LaTeX "
+        "welcome); its first line names an untitled session."
+    )
+    question: Annotated[str, StringConstraints(max_length=20_000)] | None = Field(
+        default=None, description="What the learner wants to know about it, if anything."
+    )
+    level: Level = Field(
+        default=Level.intuition,
+        description="`eli5` (no jargon), `intuition` (the idea and why), `rigorous` (the "
+        "math, precisely).",
+    )
 
 
 class FollowUpRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"content": "So without the scaling, would the softmax saturate?"},
+                {"content": "Show me the variance argument.", "level": "rigorous"},
+            ]
+        },
+    )
 
     content: LearnerText
     level: Level | None = Field(
@@ -57,19 +132,24 @@ class FollowUpRequest(BaseModel):
 class UsageOut(BaseModel):
     prompt_tokens: int
     completion_tokens: int
-    estimated: bool
+    estimated: bool = Field(description="Counted here: the model server reported none.")
 
 
 class MessageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_MESSAGE]})
+
     id: uuid.UUID
     session_id: uuid.UUID
     role: Role
     kind: Kind
-    content: str
-    html: str
+    content: str = Field(description="Markdown, with LaTeX between `$` signs.")
+    html: str = Field(description="`content` rendered: sanitized HTML with MathML.")
     level: Level | None
-    status: Status
-    truncated: bool
+    status: Annotated[Status, titled_enum(Status, "MessageStatus")] = Field(
+        description="`streaming` while the model writes; `failed` or `interrupted` (with "
+        "the text so far) can be retried."
+    )
+    truncated: bool = Field(description="The answer reached its token limit.")
     usage: UsageOut | None
     error: str | None = Field(description="Why the answer failed or broke off, if it did.")
     created_at: datetime
@@ -100,11 +180,13 @@ class MessageOut(BaseModel):
 
 
 class MessageEnvelope(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"message": _MESSAGE}]})
+
     message: MessageOut
 
 
 class SessionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_SESSION]})
 
     id: uuid.UUID
     title: str | None
@@ -114,6 +196,29 @@ class SessionOut(BaseModel):
 
 
 class SessionDetail(SessionOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_SESSION,
+                    "messages": [
+                        {
+                            **_MESSAGE,
+                            "id": "9c1d7e0a-2b4f-4f6a-8e3d-5a6b7c8d9e0f",
+                            "role": "learner",
+                            "kind": "passage",
+                            "content": _PASSAGE,
+                            "html": f"<p>{_PASSAGE}</p>",
+                            "usage": None,
+                            "created_at": "2025-03-14T09:26:52.001Z",
+                        },
+                        _MESSAGE,
+                    ],
+                }
+            ]
+        }
+    )
+
     messages: list[MessageOut]
 
     @classmethod

@@ -8,23 +8,40 @@ from fastapi import APIRouter, Response, status
 
 from service.db import SessionDep
 from service.learners.auth import CurrentLearner
+from service.openapi_docs import JSON_BODY, PAGED, PARAMETERS, Refusal, error_responses
 from service.pagination import CursorParam, Limit, Page
 from service.sources import service
 from service.sources.models import SourceStatus
 from service.sources.schemas import SourceCreate, SourceOut, SourceUpdate
+from service.sources.service import SourceNotFound
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
 
+NO_SUCH_SOURCE = Refusal.of(SourceNotFound)
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    operation_id="createSource",
+    summary="Add a paper to the reading queue",
+    responses=error_responses(JSON_BODY),
+)
 async def create_source(
     body: SourceCreate, learner: CurrentLearner, session: SessionDep
 ) -> SourceOut:
+    """A paper, post, video, book or code to read: queued unless `status` says otherwise.
+    Sessions and cards can name it, and the Anki export makes a deck of it."""
     source = await service.create_source(session, learner=learner, data=body)
     return SourceOut.model_validate(source)
 
 
-@router.get("")
+@router.get(
+    "",
+    operation_id="listSources",
+    summary="List your sources",
+    responses=error_responses(PAGED),
+)
 async def list_sources(
     learner: CurrentLearner,
     session: SessionDep,
@@ -32,33 +49,55 @@ async def list_sources(
     limit: Limit = 50,
     cursor: CursorParam = None,
 ) -> Page[SourceOut]:
+    """Newest first, a page at a time (`next_cursor` fetches the next); `status` keeps
+    only the queued, reading or done ones."""
     sources, next_cursor = await service.list_sources(
         session, learner=learner, status=status, cursor=cursor, limit=limit
     )
     return Page(items=[SourceOut.model_validate(s) for s in sources], next_cursor=next_cursor)
 
 
-@router.get("/{source_id}")
+@router.get(
+    "/{source_id}",
+    operation_id="getSource",
+    summary="Read one source",
+    responses=error_responses(PARAMETERS, NO_SUCH_SOURCE),
+)
 async def get_source(
     source_id: uuid.UUID, learner: CurrentLearner, session: SessionDep
 ) -> SourceOut:
+    """The source with this id, if it is yours."""
     source = await service.get_source(session, learner=learner, source_id=source_id)
     return SourceOut.model_validate(source)
 
 
-@router.patch("/{source_id}")
+@router.patch(
+    "/{source_id}",
+    operation_id="updateSource",
+    summary="Change a source",
+    responses=error_responses(JSON_BODY, NO_SUCH_SOURCE),
+)
 async def update_source(
     source_id: uuid.UUID, body: SourceUpdate, learner: CurrentLearner, session: SessionDep
 ) -> SourceOut:
+    """Change the fields sent and keep the rest: move it along the queue (`status`),
+    retitle it, keep notes. `url: null` removes the link; the other fields refuse null."""
     source = await service.update_source(
         session, learner=learner, source_id=source_id, changes=body.changes()
     )
     return SourceOut.model_validate(source)
 
 
-@router.delete("/{source_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{source_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="deleteSource",
+    summary="Delete a source",
+    responses=error_responses(PARAMETERS, NO_SUCH_SOURCE),
+)
 async def delete_source(
     source_id: uuid.UUID, learner: CurrentLearner, session: SessionDep
 ) -> Response:
+    """The source goes; sessions and cards that named it stay, naming none."""
     await service.delete_source(session, learner=learner, source_id=source_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

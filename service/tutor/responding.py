@@ -19,7 +19,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Coroutine
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
@@ -31,13 +31,13 @@ from service.answers import Answer, Interruption
 from service.clock import ClockDep
 from service.config import Settings
 from service.db import Database, DatabaseDep, SessionDep
-from service.errors import ErrorResponse
+from service.errors import mark_error
 from service.inflight import InFlight, InFlightDep, InFlightStateDep
 from service.learners.auth import CurrentLearner
 from service.limits.service import LimitsDep, ModelCallAllowed
 from service.limits.slots import StreamSlot
 from service.llm.budget import Budget
-from service.llm.errors import MODEL_ERRORS, LLMFailure
+from service.llm.errors import LLMFailure
 from service.llm.model import LLMDep, Model
 from service.metrics.registry import Metrics
 from service.sessions.models import Message
@@ -52,23 +52,6 @@ _START_STREAMING_AFTER_SECONDS = 5
 _WAITING_COMMENT = b": the model has not started answering yet\r\n\r\n"
 # After the grace period, how long a stream has to save its answer and say why it ends.
 _SAY_GOODBYE_SECONDS = 2.0
-
-# How the two response forms appear in the OpenAPI schema.
-ANSWER_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The answer: JSON once complete, or with `Accept: text/event-stream` "
-        "a stream of `delta` events ({text}) ending in `done` ({message}) or `error` "
-        "({error, message_id}).",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-    },
-    409: {
-        "model": ErrorResponse,
-        "description": "Another message reached the session at the same moment "
-        "(`session_busy`; send again), or a retry of an answer that did not fail "
-        "(`not_retryable`).",
-    },
-    **MODEL_ERRORS,
-}
 
 
 def wants_event_stream(request: Request) -> bool:
@@ -217,7 +200,7 @@ def _event_stream(
     metrics: Metrics = request.app.state.metrics
     stopping = anyio.Event()
     grace_over = _grace_over(stopping, settings.shutdown_grace_seconds)
-    events = _events(answer, turn, grace_over=grace_over, metrics=metrics, waited=waited)
+    events = _events(answer, turn, grace_over=grace_over, scope=request.scope, waited=waited)
     return _AnswerEventStream(
         events,
         stopping=stopping,
@@ -236,7 +219,7 @@ async def _events(
     turn: Turn,
     *,
     grace_over: Coroutine[None, None, None],
-    metrics: Metrics,
+    scope: Scope,
     waited: bool,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     cut = asyncio.ensure_future(grace_over)
@@ -249,8 +232,8 @@ async def _events(
                     yield _delta(piece)
             except LLMFailure as failure:
                 failure = _retryable(failure, turn)
-                # Under a 200, so the HTTP middleware cannot see it: counted here.
-                metrics.errors.labels(failure.code).inc()
+                # Under a 200: the request is marked, so the metrics count it anyway.
+                mark_error(scope, failure.code)
                 error = {"code": failure.code, "message": failure.message}
                 payload = {"error": error, "message_id": str(turn.answer_id)}
                 yield ServerSentEvent(event="error", data=json.dumps(payload))

@@ -7,9 +7,10 @@ again, or in two schedulers at once, never does anything twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,16 +35,25 @@ class JobContext:
     database: Database
     llm: Model
     clock: Clock
+    # Set on SIGTERM: a run ends after the learner in hand, so a stop waits for one
+    # learner's work (one model call at most), never for every learner still to come.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 PerLearner = Callable[[AsyncSession, JobContext, Learner], Awaitable[None]]
 
 
-async def for_each_learner(context: JobContext, work: PerLearner, name: str) -> None:
-    """One learner's failure is logged and the others still get their turn."""
+async def for_each_learner(context: JobContext, work: PerLearner, name: str) -> int:
+    """One learner's failure is logged and the others still get their turn; returns how
+    many learners it failed for (the metrics count them)."""
+    failed = 0
     async with context.database.sessionmaker() as db:
         ids = await learner_ids(db)
-    for learner_id in ids:
+    for done, learner_id in enumerate(ids):
+        if context.stopping.is_set():
+            # Nothing was claimed for the rest: the next run, after the restart, does it.
+            log.info("job %s stops: %d learners left for its next run", name, len(ids) - done)
+            break
         async with context.database.sessionmaker() as db:
             learner = await db.get(Learner, learner_id)
             if learner is None:
@@ -51,15 +61,17 @@ async def for_each_learner(context: JobContext, work: PerLearner, name: str) -> 
             try:
                 await work(db, context, learner)
             except Exception:
+                failed += 1
                 log.exception("job %s failed for learner %s", name, learner.name)
+    return failed
 
 
 async def _study_log(db: AsyncSession, context: JobContext, learner: Learner) -> None:
     await studylog.run_for_learner(db, llm=context.llm, learner=learner, now=context.clock.now())
 
 
-async def study_log_job(context: JobContext) -> None:
-    await for_each_learner(context, _study_log, "study_log")
+async def study_log_job(context: JobContext) -> int:
+    return await for_each_learner(context, _study_log, "study_log")
 
 
 async def _auto_distill(db: AsyncSession, context: JobContext, learner: Learner) -> None:
@@ -79,8 +91,8 @@ async def _auto_distill(db: AsyncSession, context: JobContext, learner: Learner)
     )
 
 
-async def auto_distill_job(context: JobContext) -> None:
-    await for_each_learner(context, _auto_distill, "auto_distill")
+async def auto_distill_job(context: JobContext) -> int:
+    return await for_each_learner(context, _auto_distill, "auto_distill")
 
 
 async def _reminder(db: AsyncSession, context: JobContext, learner: Learner) -> None:
@@ -93,14 +105,15 @@ async def _reminder(db: AsyncSession, context: JobContext, learner: Learner) -> 
     )
 
 
-async def reminder_job(context: JobContext) -> None:
-    await for_each_learner(context, _reminder, "reminder")
+async def reminder_job(context: JobContext) -> int:
+    return await for_each_learner(context, _reminder, "reminder")
 
 
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    run: Callable[[JobContext], Awaitable[None]]
+    # Returns how many learners the run failed for.
+    run: Callable[[JobContext], Awaitable[int]]
     every: timedelta
 
 

@@ -3,6 +3,7 @@
 It runs apart from the API so that scaling the API never runs a job twice. There is no
 shared job store: the schedule is fixed in code and registered at every start, and what
 must happen once per period is guarded by claims in the database, not by the scheduler.
+It serves its own /metrics (job runs, the model calls of its jobs) on a port of its own.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -22,26 +24,39 @@ from service.clock import SystemClock
 from service.config import Settings
 from service.db import Database
 from service.llm.openai_compatible import OpenAICompatibleModel
-from service.worker.jobs import JOBS, JobContext
+from service.metrics.calls import CallMetrics
+from service.metrics.exporter import MetricsServer
+from service.metrics.jobs import SchedulerMetrics
+from service.worker.jobs import JOBS, JobContext, JobSpec
 
 log = logging.getLogger("tutor.scheduler")
 
 
 class RunningJobs:
-    """Tracks job runs so a shutdown can let them finish instead of cancelling them."""
+    """Tracks job runs so a shutdown can let them finish instead of cancelling them, and
+    counts each run in the metrics."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: SchedulerMetrics) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
+        self._metrics = metrics
 
-    def wrap(self, job: Callable[[JobContext], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    def wrap(self, spec: JobSpec) -> Callable[[JobContext], Awaitable[None]]:
         async def tracked(context: JobContext) -> None:
             task = asyncio.current_task()
             assert task is not None
             self._tasks.add(task)
+            started = time.perf_counter()
+            learners_failed: int | None = None
             try:
-                await job(context)
+                learners_failed = await spec.run(context)
             finally:
                 self._tasks.discard(task)
+                self._metrics.job_run(
+                    spec.id,
+                    seconds=time.perf_counter() - started,
+                    failed=learners_failed is None,
+                    learners_failed=learners_failed or 0,
+                )
 
         return tracked
 
@@ -54,7 +69,7 @@ def register(scheduler: AsyncIOScheduler, context: JobContext, running: RunningJ
     now = datetime.now(UTC)
     for spec in JOBS:
         scheduler.add_job(
-            running.wrap(spec.run),
+            running.wrap(spec),
             IntervalTrigger(seconds=spec.every.total_seconds()),
             id=spec.id,
             name=spec.id,
@@ -78,11 +93,18 @@ async def _run(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
+    metrics = SchedulerMetrics(job_ids=tuple(spec.id for spec in JOBS))
+    server = _serve_metrics(metrics, settings)
     database = Database.from_settings(settings)
-    llm = OpenAICompatibleModel(settings.llm, listeners=[CallRecorder(database)])
-    running = RunningJobs()
+    # Each finished call is counted (at no cost), then logged (a write), as in the API.
+    llm = OpenAICompatibleModel(
+        settings.llm, listeners=[CallMetrics(metrics), CallRecorder(database)]
+    )
+    running = RunningJobs(metrics)
     scheduler = AsyncIOScheduler(timezone=UTC)
-    context = JobContext(settings=settings, database=database, llm=llm, clock=SystemClock())
+    context = JobContext(
+        settings=settings, database=database, llm=llm, clock=SystemClock(), stopping=stop
+    )
     register(scheduler, context, running)
     scheduler.start()
     jobs = sorted(job.id for job in scheduler.get_jobs())
@@ -96,4 +118,29 @@ async def _run(settings: Settings) -> None:
     scheduler.shutdown(wait=False)
     await llm.close()
     await database.dispose()
+    if server is not None:
+        # Last: a scrape while the jobs wound down still found the endpoint.
+        await asyncio.to_thread(server.close)
     log.info("scheduler stopped")
+
+
+def _serve_metrics(metrics: SchedulerMetrics, settings: Settings) -> MetricsServer | None:
+    host, port = settings.scheduler_metrics_host, settings.scheduler_metrics_port
+    if port is None:
+        log.info("metrics: not served (TUTOR_SCHEDULER_METRICS_PORT is 0)")
+        return None
+    try:
+        server = MetricsServer.start(metrics, host=host, port=port)
+    except OSError as exc:
+        # A scheduler whose metrics silently went missing would look idle to its
+        # monitoring; like `tutor serve` on a taken port, it does not start.
+        raise SystemExit(
+            f"error: TUTOR_SCHEDULER_METRICS_PORT: cannot serve metrics on {host}:{port} "
+            f"({exc.strerror or exc}); set another port, or 0 for none"
+        ) from None
+    log.info("metrics at http://%s:%d/metrics", _url_host(host), server.port)
+    return server
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

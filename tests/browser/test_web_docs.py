@@ -40,7 +40,7 @@ def test_docs_work_offline_under_their_content_security_policy(
     dialog.locator("input").fill(learner.key)
     dialog.get_by_role("button", name="Apply credentials").click()
     dialog.get_by_role("button", name="Close").click()
-    operation = page.locator("#operations-learner-get_me_v1_me_get")
+    operation = page.locator("#operations-learner-getMe")
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
     operation.get_by_role("button", name="Execute").click()

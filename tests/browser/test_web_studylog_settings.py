@@ -13,29 +13,16 @@ from browsing import Server
 from playwright.sync_api import Page, expect
 
 from fakellm import FakeLLM, Reply
+from scheduler_process import study_yesterday
 
 DIARY = "You reviewed your first card on **attention**: a good start."
-
-
-def _study_yesterday(api: httpx.Client) -> None:
-    """A day with a card made and reviewed that has already ended, without waiting a day.
-
-    The card is made and reviewed on the learner's day in UTC-11; moving the learner to
-    UTC+14 afterwards makes that day at least one day before their new "today", so the
-    scheduler's study-log job writes it up at once.
-    """
-    assert api.patch("me", json={"timezone": "Pacific/Pago_Pago"}).status_code == 200
-    card = api.post("cards", json={"front": "Why scale attention logits?", "back": "Softmax"})
-    assert card.status_code == 201, card.text
-    review = api.post("reviews", json={"card_id": card.json()["id"], "grade": 4})
-    assert review.status_code == 201, review.text
-    assert api.patch("me", json={"timezone": "Pacific/Kiritimati"}).status_code == 200
 
 
 def _run_scheduler_until_an_entry(server: Server, api: httpx.Client) -> dict:
     process = subprocess.Popen(
         [sys.executable, "-m", "service", "scheduler"],
-        env=server.env,
+        # No /metrics port: another test's scheduler may hold the default one.
+        env=server.env | {"TUTOR_SCHEDULER_METRICS_PORT": "0"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -66,7 +53,7 @@ def test_an_empty_study_log_says_where_entries_come_from(page: Page, server: Ser
 def test_the_study_log_shows_an_entry_and_writes_it_again(
     page: Page, server: Server, api: httpx.Client, fake_llm: FakeLLM
 ) -> None:
-    _study_yesterday(api)
+    study_yesterday(api)
     fake_llm.script(Reply(DIARY))
     entry = _run_scheduler_until_an_entry(server, api)
 

@@ -1,4 +1,5 @@
-"""What a plain `pip install .` gets, and the README and CI staying true to each other."""
+"""What a plain `pip install .` gets, what the image installs (requirements.lock), and the
+README and CI staying true to each other."""
 
 from __future__ import annotations
 
@@ -7,9 +8,22 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from bench.licences import runtime_distributions
+
 ROOT = Path(__file__).resolve().parents[2]
+LOCK = ROOT / "requirements.lock"
+# The drivers a deployment chooses; the image installs both.
+RUNTIME_EXTRAS = ("postgres", "redis")
+# How uv names the project in the lock's `# via` notes.
+VIA_PYPROJECT = "tutor-service (pyproject.toml)"
+_HASH = re.compile(r"--hash=(sha256:[0-9a-f]{64})")
 
 
 def _readme_commands() -> list[str]:
@@ -73,3 +87,128 @@ def test_ci_runs_the_readme_test_command_word_for_word() -> None:
     assert test_command in ci.splitlines()
     assert ci.startswith("#!/usr/bin/env bash")
     assert "set -euo pipefail" in ci
+
+
+# --- the extras -----------------------------------------------------------------------
+
+
+def _project() -> dict[str, object]:
+    project: dict[str, object] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project
+
+
+def _names(requirements: object) -> set[NormalizedName]:
+    assert isinstance(requirements, list)
+    return {canonicalize_name(Requirement(line).name) for line in requirements}
+
+
+def test_the_drivers_are_extras_the_sqlite_install_goes_without() -> None:
+    project = _project()
+    extras = project["optional-dependencies"]
+    assert isinstance(extras, dict)
+    assert _names(extras["postgres"]) == {"asyncpg"}
+    assert _names(extras["redis"]) == {"redis"}
+    assert not {"asyncpg", "redis"} & _names(project["dependencies"])
+    # The test suite runs on PostgreSQL and Redis too.
+    (itself,) = [line for line in extras["dev"] if canonicalize_name(line).startswith("tutor-")]
+    assert set(RUNTIME_EXTRAS) <= Requirement(itself).extras
+
+
+# --- requirements.lock ----------------------------------------------------------------
+
+
+@dataclass
+class Pin:
+    """One entry of the lock: the pin, the hashes of its files, what asked for it."""
+
+    requirement: Requirement
+    hashes: list[str] = field(default_factory=list)
+    via: set[str] = field(default_factory=set)
+
+    @property
+    def version(self) -> Version:
+        (pinned,) = self.requirement.specifier
+        assert pinned.operator == "==", self.requirement
+        return Version(pinned.version)
+
+
+def locked() -> dict[NormalizedName, Pin]:
+    """requirements.lock as uv writes it: `name==version ; marker \\`, then its
+    `--hash=` lines, then `# via` notes."""
+    pins: dict[NormalizedName, Pin] = {}
+    current: Pin | None = None
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        text = line.strip().removesuffix("\\").strip()
+        if not text:
+            continue
+        if not line[0].isspace():
+            if text.startswith("#"):
+                continue  # the header
+            current = Pin(Requirement(text))
+            name = canonicalize_name(current.requirement.name)
+            assert name not in pins, f"{name} is pinned twice"
+            pins[name] = current
+            continue
+        assert current is not None
+        if hashed := _HASH.fullmatch(text):
+            current.hashes.append(hashed.group(1))
+        elif text.startswith("#"):
+            note = text.lstrip("#").strip().removeprefix("via").strip()
+            if note:
+                current.via.add(note)
+        else:
+            raise AssertionError(f"unexpected line in {LOCK.name}: {line!r}")
+    return pins
+
+
+def _runtime_requirements() -> list[Requirement]:
+    project = _project()
+    extras = project["optional-dependencies"]
+    assert isinstance(extras, dict)
+    lines = [*project["dependencies"], *(line for e in RUNTIME_EXTRAS for line in extras[e])]
+    return [Requirement(line) for line in lines]
+
+
+def test_lock_pins_every_runtime_dependency_within_its_range() -> None:
+    pins = locked()
+    for requirement in _runtime_requirements():
+        pin = pins.get(canonicalize_name(requirement.name))
+        assert pin is not None, f"{requirement.name} is not in {LOCK.name}"
+        assert requirement.specifier.contains(pin.version, prereleases=True), (
+            f"{LOCK.name} pins {pin.requirement}, outside {requirement}: regenerate it"
+        )
+
+
+def test_lock_holds_no_dependency_pyproject_dropped() -> None:
+    asked = {name for name, pin in locked().items() if VIA_PYPROJECT in pin.via}
+    assert asked == {canonicalize_name(r.name) for r in _runtime_requirements()}
+
+
+def test_every_pin_is_exact_and_hashed() -> None:
+    pins = locked()
+    assert len(pins) > 50
+    for name, pin in pins.items():
+        assert pin.version.release, name
+        assert pin.hashes, f"{name} has no hash: pip --require-hashes would refuse the lock"
+        assert pin.via, f"{name}: nothing asks for it"
+
+
+def test_lock_holds_every_distribution_the_runtime_needs() -> None:
+    # What the installed packages' own metadata requires, walked from pyproject.toml.
+    needed = {distribution.name for distribution in runtime_distributions()}
+    assert needed <= locked().keys()
+
+
+def test_lock_says_how_to_make_it_again_for_the_images_python() -> None:
+    header = LOCK.read_text(encoding="utf-8").split("\n", 2)[:2]
+    command = header[1].lstrip("#").split()
+    assert command[:4] == ["uv", "pip", "compile", "pyproject.toml"]
+    assert {"--universal", "--generate-hashes"} <= set(command)
+    extras = {command[i + 1] for i, word in enumerate(command) if word == "--extra"}
+    assert extras == set(RUNTIME_EXTRAS)
+    assert command[command.index("-o") + 1] == LOCK.name
+    # The Python of the image that installs it.
+    python = command[command.index("--python-version") + 1]
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    bases = set(re.findall(r"^FROM\s+python:(\d+\.\d+)-slim", dockerfile, flags=re.M))
+    assert bases == {python}

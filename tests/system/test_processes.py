@@ -105,7 +105,9 @@ def test_serve_on_an_empty_data_dir_creates_me_and_prints_the_key(serve, tmp_pat
 
 
 def test_scheduler_idles_without_jobs_and_stops_on_sigterm(tmp_path: Path) -> None:
-    process = _start(["scheduler"], _environment(tmp_path / "data"))
+    # Its /metrics on a free port: the default one may be taken by another test's scheduler.
+    env = _environment(tmp_path / "data", TUTOR_SCHEDULER_METRICS_PORT=str(free_port()))
+    process = _start(["scheduler"], env)
     try:
         _read_until(process, r"scheduler started with jobs: auto_distill, reminder, study_log")
         assert process.poll() is None

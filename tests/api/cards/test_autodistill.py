@@ -109,3 +109,28 @@ async def test_the_job_waits_for_the_next_day_once_the_quota_is_used(
     fake_llm.script(Reply(cards("In RoPE, what is rotated?")))
     await auto_distill_job(context)
     assert await drafts(api) == ["In RoPE, what is rotated?"]
+
+
+async def test_a_stopping_scheduler_leaves_the_learners_not_reached_for_the_next_run(
+    app: FastAPI, api: httpx.AsyncClient, fake_llm: FakeLLM
+) -> None:
+    session_id = (await api.post("/v1/sessions", json={})).json()["id"]
+    fake_llm.script(Reply("Explained."))
+    await api.post(f"/v1/sessions/{session_id}/explain", json={"passage": "GQA groups heads."})
+    settings = app.state.settings.model_copy(update={"autodistill_idle_hours": 0.0001})
+    context = JobContext(
+        settings=settings,
+        database=app.state.database,
+        llm=app.state.llm,
+        clock=FixedClock(utcnow() + timedelta(seconds=1)),
+    )
+
+    context.stopping.set()  # SIGTERM arrived before the run reached the learner
+    assert await auto_distill_job(context) == 0
+    assert len(fake_llm.requests) == 1
+    assert await drafts(api) == []
+
+    context.stopping.clear()  # the next start runs it
+    fake_llm.script(Reply(cards("What does GQA share?")))
+    await auto_distill_job(context)
+    assert await drafts(api) == ["What does GQA share?"]

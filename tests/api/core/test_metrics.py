@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from prometheus_client.parser import text_string_to_metric_families
 
 from fakellm import CutStream, Failure, FakeLLM, Reply
@@ -116,7 +119,7 @@ async def test_an_error_in_a_stream_is_counted_though_the_status_was_200(
     assert "event: error" in response.text
 
     samples = await scrape(api)
-    assert value(samples, "tutor_errors_total", code="llm_interrupted") == 1
+    assert errors_by_code(samples) == {"llm_interrupted": 1}  # once, and nothing else
     model = {"purpose": "explain", "model": MODEL}
     assert value(samples, "tutor_model_calls_total", **model, outcome="interrupted") == 1
 
@@ -162,3 +165,163 @@ async def test_unknown_paths_share_one_label(api: httpx.AsyncClient, path: str) 
     await api.get(path)
     text = (await api.get("/metrics")).text
     assert path not in text
+
+
+def requests_by_route(samples: dict) -> dict[tuple[str, str, str], float]:
+    return {
+        (labels["method"], labels["route"], labels["status"]): count
+        for (name, label_set), count in samples.items()
+        if name == "tutor_http_requests_total"
+        for labels in [dict(label_set)]
+        if labels["route"] != "/metrics"
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route", "status"),
+    [
+        # The web app: its one page (hash-routed), its files grouped by kind.
+        ("GET", "/", "/", 200),
+        ("GET", "/index.html", "/", 200),
+        ("HEAD", "/", "/", 200),
+        ("GET", "/app.js", "/*.js", 200),
+        ("GET", "/lib/api.js", "/*.js", 200),
+        ("GET", "/pages/review.js", "/*.js", 200),
+        ("GET", "/app.css", "/*.css", 200),
+        ("GET", "/favicon.svg", "/*.svg", 200),
+        ("POST", "/", "/", 405),
+        # What is not /v1: by its path or template.
+        ("GET", "/docs", "/docs", 200),
+        ("GET", "/docs/assets/swagger-ui.css", "/docs/assets/{name}", 200),
+        ("GET", "/openapi.json", "/openapi.json", 200),
+        ("GET", "/healthz", "/healthz", 200),
+        ("GET", "/readyz", "/readyz", 200),
+        # The API: by template.
+        ("GET", "/v1/me", "/v1/me", 200),
+        ("GET", "/v1/cards/0b9c1c5e-5d1e-4a53-9f4e-2f0c6a1b7d10", "/v1/cards/{card_id}", 404),
+        ("PUT", "/v1/me", "/v1/me", 405),
+        # Nothing serves these: one label, never the path.
+        ("GET", "/no/such/page.php", "unmatched", 404),
+        ("GET", "/v1/nothing/here", "unmatched", 404),
+        ("GET", "/lib/", "unmatched", 404),
+        ("GET", "/app.js.map", "unmatched", 404),
+        ("POST", "/wp-login.php", "unmatched", 405),
+    ],
+)
+async def test_each_kind_of_path_gets_its_route_label(
+    api: httpx.AsyncClient, method: str, path: str, route: str, status: int
+) -> None:
+    response = await api.request(method, path)
+    assert response.status_code == status
+
+    counted = requests_by_route(await scrape(api))
+    assert counted == {(method, route, str(status)): 1}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "route"),
+    [
+        ("POST", "/v1/sources", "/v1/sources"),
+        # `/v1/cards/{card_id}` takes the path too, with other methods.
+        ("POST", "/v1/cards/accept", "/v1/cards/accept"),
+        ("PATCH", "/v1/cards/0b9c1c5e-5d1e-4a53-9f4e-2f0c6a1b7d10", "/v1/cards/{card_id}"),
+        ("POST", "/", "/"),
+        ("POST", "/no/such/upload.php", "unmatched"),
+    ],
+)
+async def test_a_body_refused_before_routing_is_labelled_with_its_route(
+    api: httpx.AsyncClient, method: str, path: str, route: str
+) -> None:
+    response = await api.request(method, path, content=b"x" * (2 * 1024 * 1024))
+    assert response.status_code == 413
+
+    counted = requests_by_route(await scrape(api))
+    assert counted == {(method, route, "413"): 1}
+
+
+def errors_by_code(samples: dict) -> dict[str, float]:
+    return {
+        dict(labels)["code"]: count
+        for (name, labels), count in samples.items()
+        if name == "tutor_errors_total"
+    }
+
+
+async def _chunked(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 64 * 1024):
+        yield body[start : start + 64 * 1024]
+
+
+async def _not_due(api: httpx.AsyncClient) -> httpx.Response:
+    card = await api.post("/v1/cards", json={"front": "Why scale logits?", "back": "Softmax"})
+    assert card.status_code == 201, card.text
+    review = {"card_id": card.json()["id"], "grade": 4}
+    assert (await api.post("/v1/reviews", json=review)).status_code == 201
+    return await api.post("/v1/reviews", json=review)
+
+
+ERRORS = {
+    "declared body too large": (
+        lambda api: api.post("/v1/sources", content=b"x" * (2 * 1024 * 1024)),
+        413,
+        "body_too_large",
+    ),
+    "chunked body too large": (
+        lambda api: api.post(
+            "/v1/sources",
+            content=_chunked(b"x" * (2 * 1024 * 1024)),
+            headers={"Content-Type": "application/json"},
+        ),
+        413,
+        "body_too_large",
+    ),
+    "validation": (lambda api: api.post("/v1/sources", json={}), 422, "validation_error"),
+    "invalid JSON": (
+        lambda api: api.post(
+            "/v1/sources", content=b"{not json", headers={"Content-Type": "application/json"}
+        ),
+        422,
+        "invalid_json",
+    ),
+    "unknown route": (lambda api: api.get("/v1/nothing/here"), 404, "not_found"),
+    "unknown web app file": (lambda api: api.get("/nope.js"), 404, "not_found"),
+    "unknown resource": (
+        lambda api: api.get(f"/v1/cards/{uuid.uuid4()}"),
+        404,
+        "card_not_found",
+    ),
+    "method": (lambda api: api.put("/v1/me"), 405, "method_not_allowed"),
+    "no key": (
+        lambda api: api.get("/v1/me", headers={"Authorization": "Bearer tutor_nope"}),
+        401,
+        "unauthorized",
+    ),
+    "conflict": (_not_due, 409, "not_due"),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS.values(), ids=ERRORS.keys())
+async def test_each_error_is_counted_once_with_its_code(
+    api: httpx.AsyncClient, case: tuple[Callable[..., Awaitable[httpx.Response]], int, str]
+) -> None:
+    send, status, code = case
+    response = await send(api)
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+    assert errors_by_code(await scrape(api)) == {code: 1}
+
+
+async def test_an_unhandled_exception_is_counted_once_as_internal_error(
+    app: FastAPI, api: httpx.AsyncClient
+) -> None:
+    async def explode() -> None:
+        raise RuntimeError("a bug")
+
+    app.router.routes.insert(0, APIRoute("/v1/boom", explode))
+    response = await api.get("/v1/boom")
+    assert response.status_code == 500
+
+    samples = await scrape(api)
+    assert errors_by_code(samples) == {"internal_error": 1}
+    assert requests_by_route(samples) == {("GET", "/v1/boom", "500"): 1}
