@@ -36,7 +36,15 @@ from bench.common import (
 from service.cards.models import Card, CardKind, CardOrigin, CardStatus
 from service.db import Database
 from service.knowledge.service import told_about
-from service.sessions.models import Critique, Kind, Message, Role, Status, TutorSession, Verdict
+from service.sessions.models import (
+    Critique,
+    Kind,
+    Message,
+    MessageStatus,
+    Role,
+    TutorSession,
+    Verdict,
+)
 
 PASSAGE = (
     "We compute the dot products of the query with all keys, divide each by the square "
@@ -77,7 +85,7 @@ def _critique_rows(
             role=Role.learner,
             kind=Kind.attempt,
             content="An explanation.",
-            status=Status.complete,
+            status=MessageStatus.complete,
         )
         written = Message(
             session_id=session_id,
@@ -85,7 +93,7 @@ def _critique_rows(
             role=Role.tutor,
             kind=Kind.critique,
             content="A critique.",
-            status=Status.complete,
+            status=MessageStatus.complete,
         )
         attempt.id, written.id = uuid.uuid4(), uuid.uuid4()
         score = rng.randint(0, 5)

@@ -1,26 +1,16 @@
 """FastAPI's OpenAPI document, made right for client generators.
 
-Client generators name a class after a schema's title and stop at two of one name, and
-read examples as they are; FastAPI's document has both problems where pydantic models
-share a name (two enums called `Status`) and where an example holds null. And for its
-readers, each operation's responses come in the order of their statuses.
+Client generators read examples as they are, and FastAPI's document drops the nulls of
+examples (a message's `error: null`), so they miss required fields. And for its readers,
+each operation's responses come in the order of their statuses.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, WithJsonSchema
-
-
-def titled_enum(enum: type[StrEnum], title: str) -> WithJsonSchema:
-    """An enum's schema, inline under a title of its own, for an enum whose name another
-    shares (a message's `Status` and a concept's)."""
-    return WithJsonSchema({"title": title, "type": "string", "enum": [m.value for m in enum]})
+from pydantic import BaseModel
 
 
 def tidy_document(app: FastAPI) -> None:
@@ -32,7 +22,6 @@ def tidy_document(app: FastAPI) -> None:
         document = build()
         if not tidied or tidied[0] is not document:
             schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
-            _drop_unused(document, schemas)
             _restore_examples(schemas)
             _sort_responses(document)
             tidied[:] = [document]
@@ -49,23 +38,6 @@ def _sort_responses(document: dict[str, Any]) -> None:
             responses = operation.get("responses") if isinstance(operation, dict) else None
             if responses:
                 operation["responses"] = dict(sorted(responses.items()))
-
-
-_REF = re.compile(r'"#/components/schemas/([^"]+)"')
-
-
-def _drop_unused(document: dict[str, Any], schemas: dict[str, Any]) -> None:
-    """pydantic lists every enum a model's fields name, even one a field shows under a
-    title of its own (`titled_enum`); client generators stop at the leftover's name."""
-    outside = {key: value for key, value in document.items() if key != "components"}
-    wanted = set(_REF.findall(json.dumps(outside)))
-    reached: set[str] = set()
-    while wanted - reached:
-        name = (wanted - reached).pop()
-        reached.add(name)
-        wanted |= set(_REF.findall(json.dumps(schemas.get(name, {}))))
-    for name in set(schemas) - reached:
-        del schemas[name]
 
 
 def _restore_examples(schemas: dict[str, Any]) -> None:

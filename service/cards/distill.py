@@ -36,7 +36,7 @@ from service.llm.blocks import delimit
 from service.llm.model import Call, Model
 from service.llm.structured import schema_instruction
 from service.llm.tokens import ChatMessage, count_chat, count_text
-from service.sessions.models import Kind, Message, Role, Status
+from service.sessions.models import Kind, Message, MessageStatus, Role
 from service.sessions.service import get_session
 from service.sources.models import Source
 
@@ -112,7 +112,7 @@ def _transcript_entries(
     messages: list[Message], fixes: dict[uuid.UUID, list[str]]
 ) -> list[tuple[int, str]]:
     """(tokens, text) for each finished message, in order; critiques with their fixes."""
-    usable = [m for m in messages if m.role is Role.learner or m.status is Status.complete]
+    usable = [m for m in messages if m.role is Role.learner or m.status is MessageStatus.complete]
     entries = []
     for message in usable:
         if not message.content:
@@ -206,7 +206,7 @@ async def distill_session(
 ) -> BatchResult:
     session = await get_session(db, learner=learner, session_id=session_id, with_messages=True)
     messages = list(session.messages)
-    if not any(m.role is Role.tutor and m.status is Status.complete for m in messages):
+    if not any(m.role is Role.tutor and m.status is MessageStatus.complete for m in messages):
         raise NothingToDistill()
     source = await db.get(Source, session.source_id) if session.source_id else None
 

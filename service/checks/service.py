@@ -37,7 +37,7 @@ from service.llm.errors import LLMFailure
 from service.llm.model import Call, Model
 from service.llm.tokens import PromptTooLong
 from service.sessions.messages import TooManyTokens
-from service.sessions.models import Kind, Message, Role, Status, TutorSession
+from service.sessions.models import Kind, Message, MessageStatus, Role, TutorSession
 from service.sessions.service import get_session
 from service.sources.queries import source_title
 
@@ -73,7 +73,7 @@ async def _asking_message(
     message = await message_in_session(db, message_id=message_id, session_id=session.id)
     if message is None or message.role is not Role.tutor:
         raise MessageNotFound()
-    question = check_question(message.content) if message.status is Status.complete else None
+    question = check_question(message.content) if message.status is MessageStatus.complete else None
     if question is None or message.kind not in (Kind.explanation, Kind.answer):
         raise NoCheckQuestion()
     return message, question

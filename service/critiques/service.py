@@ -43,8 +43,8 @@ from service.sessions.models import (
     Kind,
     Level,
     Message,
+    MessageStatus,
     Role,
-    Status,
     TutorSession,
     Verdict,
 )
@@ -103,7 +103,7 @@ async def start_critique(
         session, role=Role.learner, kind=Kind.attempt, content=explanation, token_count=tokens
     )
     critique_message = append_message(
-        session, role=Role.tutor, kind=Kind.critique, status=Status.streaming
+        session, role=Role.tutor, kind=Kind.critique, status=MessageStatus.streaming
     )
     session.title = session.title or request.concept
     session.updated_at = utcnow()
@@ -240,7 +240,7 @@ async def run_critique(
 
 
 def _failed(message: Message, code: str, error: str) -> None:
-    message.status = Status.failed
+    message.status = MessageStatus.failed
     message.error_code = code
     message.error_message = error
 
@@ -258,7 +258,7 @@ def _completed(
     critique.low_effort = draft.low_effort
     message.content = as_markdown(draft, attempt=critique.attempt)
     message.token_count = count_text(message.content)
-    message.status = Status.complete
+    message.status = MessageStatus.complete
     if usage is not None:
         message.prompt_tokens = usage.prompt_tokens
         message.completion_tokens = usage.completion_tokens

@@ -44,7 +44,7 @@ from service.learners.service import create_learner
 from service.llm.tokens import count_text
 from service.migrations import upgrade_async
 from service.sessions.messages import append_message
-from service.sessions.models import Critique, Kind, Role, Status, Verdict
+from service.sessions.models import Critique, Kind, MessageStatus, Role, Verdict
 from service.sessions.service import get_session
 
 _VERDICT_OF_SCORE = dict.fromkeys((0, 1), Verdict.wrong) | dict.fromkeys((2, 3), Verdict.shaky)
@@ -340,7 +340,7 @@ class Tutor:
                     level=message.level,
                     content=message.content,
                     token_count=count_text(message.content),
-                    status=Status.complete,
+                    status=MessageStatus.complete,
                 )
                 for message in transcript
             ]

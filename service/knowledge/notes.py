@@ -15,10 +15,10 @@ import prompts
 from service.knowledge.models import Mark
 from service.knowledge.profile import (
     Concept,
+    ConceptStatus,
     Knowledge,
     Misconception,
     MisconceptionState,
-    Status,
 )
 
 # A handful of lines: enough to adapt the answer, too few to crowd out the material.
@@ -54,9 +54,9 @@ def _named_in(haystack: str, key: str) -> bool:
     return any(f" {variant} " in haystack for variant in variants)
 
 
-def _effective(concept: Concept) -> Status | Mark:
+def _effective(concept: Concept) -> ConceptStatus | Mark:
     if concept.mark is Mark.known:
-        return Status.solid
+        return ConceptStatus.solid
     if concept.mark is Mark.learning:
         return Mark.learning
     return concept.status
@@ -80,11 +80,17 @@ def _one_line(text: str) -> str:
 
 
 def _concept_lines(concepts: Sequence[Concept]) -> list[str]:
-    known = [_one_line(c.name) for c in concepts if _effective(c) is Status.solid]
+    known = [_one_line(c.name) for c in concepts if _effective(c) is ConceptStatus.solid]
     shaky = [
-        f"{_one_line(c.name)}{_evidence(c)}" for c in concepts if _effective(c) is Status.shaky
+        f"{_one_line(c.name)}{_evidence(c)}"
+        for c in concepts
+        if _effective(c) is ConceptStatus.shaky
     ]
-    new = [_one_line(c.name) for c in concepts if _effective(c) in (Status.learning, Mark.learning)]
+    new = [
+        _one_line(c.name)
+        for c in concepts
+        if _effective(c) in (ConceptStatus.learning, Mark.learning)
+    ]
     lines = []
     if known:
         lines.append("- Knows well: " + "; ".join(known) + ".")

@@ -57,7 +57,7 @@ FAILED_SCORE = 2
 SOLID_SCORE = 4
 
 
-class Status(enum.StrEnum):
+class ConceptStatus(enum.StrEnum):
     shaky = "shaky"
     learning = "learning"
     solid = "solid"
@@ -86,7 +86,7 @@ class Misconception:
 class Concept:
     key: str
     name: str
-    status: Status = Status.learning
+    status: ConceptStatus = ConceptStatus.learning
     mark: Mark | None = None
     attempts: int = 0
     last_score: int | None = None
@@ -219,18 +219,18 @@ def _apply_marks(
                 mistake.state = MisconceptionState.dismissed
 
 
-def status_of(seen: Concept) -> Status:
+def status_of(seen: Concept) -> ConceptStatus:
     """Shaky: a mistake still open, a failed latest explanation, or cards that keep
     lapsing. Solid: a good latest explanation, or reviewed cards that never lapsed."""
     failed = seen.last_score is not None and seen.last_score <= FAILED_SCORE
     lapsing = seen.lapses >= SHAKY_LAPSES or (seen.ease is not None and seen.ease < SHAKY_EASE)
     if seen.open_misconceptions or failed or lapsing:
-        return Status.shaky
+        return ConceptStatus.shaky
     if seen.last_score is not None:
-        return Status.solid if seen.last_score >= SOLID_SCORE else Status.learning
+        return ConceptStatus.solid if seen.last_score >= SOLID_SCORE else ConceptStatus.learning
     if seen.reviewed and not seen.lapses:
-        return Status.solid
-    return Status.learning
+        return ConceptStatus.solid
+    return ConceptStatus.learning
 
 
 def _latest(current: datetime | None, candidate: datetime | None) -> datetime | None:
@@ -239,7 +239,7 @@ def _latest(current: datetime | None, candidate: datetime | None) -> datetime | 
     return current
 
 
-_STATUS_ORDER = {Status.shaky: 0, Status.learning: 1, Status.solid: 2}
+_STATUS_ORDER = {ConceptStatus.shaky: 0, ConceptStatus.learning: 1, ConceptStatus.solid: 2}
 _STATE_ORDER = {
     MisconceptionState.open: 0,
     MisconceptionState.resolved: 1,

@@ -8,8 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from service.knowledge.profile import MisconceptionState, Status
-from service.openapi_tidy import titled_enum
+from service.knowledge.profile import ConceptStatus, MisconceptionState
 
 ConceptMark = Literal["known", "learning", "ignore"]
 # Material to preview what the tutor is told about: a passage's worth, and short enough
@@ -47,7 +46,7 @@ class ConceptOut(BaseModel):
 
     key: str = Field(description="The concept's identity: casefolded, hyphens as spaces.")
     name: str
-    status: Annotated[Status, titled_enum(Status, "ConceptStatus")] = Field(
+    status: ConceptStatus = Field(
         description="Derived from the evidence: `shaky` (an open mistake, a latest "
         "explanation scored 2/5 or less, or cards that keep lapsing), `solid` (a latest "
         "explanation scored 4/5 or more, or reviewed cards that never lapsed), else "

@@ -34,7 +34,7 @@ class Level(enum.StrEnum):
     rigorous = "rigorous"
 
 
-class Status(enum.StrEnum):
+class MessageStatus(enum.StrEnum):
     complete = "complete"
     streaming = "streaming"
     interrupted = "interrupted"
@@ -88,8 +88,8 @@ class Message(IdMixin, CreatedMixin, Base):
     kind: Mapped[Kind] = mapped_column(string_enum(Kind, "message_kind"))
     content: Mapped[str] = mapped_column(Text, default="")
     level: Mapped[Level | None] = mapped_column(string_enum(Level, "message_level"))
-    status: Mapped[Status] = mapped_column(
-        string_enum(Status, "message_status"), default=Status.complete
+    status: Mapped[MessageStatus] = mapped_column(
+        string_enum(MessageStatus, "message_status"), default=MessageStatus.complete
     )
     truncated: Mapped[bool] = mapped_column(default=False)
     # Counted once when stored, so a long session is not re-encoded on every turn.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from service.db import table_of
 from service.pagination import newest_first
-from service.sessions.models import Message, Status, TutorSession
+from service.sessions.models import Message, MessageStatus, TutorSession
 
 _MESSAGES = table_of(Message)
 
@@ -49,7 +49,7 @@ async def mark_answers_alive(
     """Those of the answers that are still being written, marked alive at `now`."""
     statement = (
         update(_MESSAGES)
-        .where(_MESSAGES.c.id.in_(message_ids), _MESSAGES.c.status == Status.streaming)
+        .where(_MESSAGES.c.id.in_(message_ids), _MESSAGES.c.status == MessageStatus.streaming)
         .values(updated_at=now)
     )
     await connection.execute(statement)
@@ -62,8 +62,8 @@ async def end_answers_unmarked_since(
     `code` and `message`; how many."""
     statement = (
         update(_MESSAGES)
-        .where(_MESSAGES.c.status == Status.streaming, _MESSAGES.c.updated_at < since)
-        .values(status=Status.failed, error_code=code, error_message=message, updated_at=now)
+        .where(_MESSAGES.c.status == MessageStatus.streaming, _MESSAGES.c.updated_at < since)
+        .values(status=MessageStatus.failed, error_code=code, error_message=message, updated_at=now)
     )
     result = await connection.execute(statement)
     return result.rowcount

@@ -10,10 +10,9 @@ from typing import Annotated, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
-from service.openapi_tidy import titled_enum
 from service.patch import PatchModel
 from service.rendering import render_markdown
-from service.sessions.models import Kind, Level, Message, Role, Status, TutorSession
+from service.sessions.models import Kind, Level, Message, MessageStatus, Role, TutorSession
 
 # Sessions are read far more often than written; rendering the same text twice is waste.
 _render = lru_cache(maxsize=4096)(render_markdown)
@@ -145,7 +144,7 @@ class MessageOut(BaseModel):
     content: str = Field(description="Markdown, with LaTeX between `$` signs.")
     html: str = Field(description="`content` rendered: sanitized HTML with MathML.")
     level: Level | None
-    status: Annotated[Status, titled_enum(Status, "MessageStatus")] = Field(
+    status: MessageStatus = Field(
         description="`streaming` while the model writes; `failed` or `interrupted` (with "
         "the text so far) can be retried."
     )

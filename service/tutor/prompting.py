@@ -25,7 +25,7 @@ from service.llm.blocks import delimit
 from service.llm.budget import Budget
 from service.llm.model import Call
 from service.llm.tokens import ChatMessage, count_text, fit_history
-from service.sessions.models import Kind, Level, Message, Role, Status
+from service.sessions.models import Kind, Level, Message, MessageStatus, Role
 
 if TYPE_CHECKING:
     from service.knowledge.notes import Told
@@ -165,7 +165,7 @@ def _chat(
     grounded = False
     for index, (asked, answer) in enumerate(exchanges):
         current = index == len(exchanges) - 1
-        unanswered = answer is None or answer.status is not Status.complete
+        unanswered = answer is None or answer.status is not MessageStatus.complete
         if unanswered and not current and under_discussion not in asked:
             continue
         grounded = grounded or any(m.kind is Kind.passage for m in asked)
@@ -178,7 +178,7 @@ def _chat(
         if under_discussion in asked or (passage_turn == len(turns)):
             passage_turn = len(turns)
         turns.append(turn)
-        if answer is not None and answer.status is Status.complete and not current:
+        if answer is not None and answer.status is MessageStatus.complete and not current:
             turns.append(ChatMessage("assistant", answer.content, answer.token_count))
     return turns, passage_turn
 

@@ -27,7 +27,7 @@ from service.llm.budget import Budget
 from service.llm.model import Call
 from service.llm.tokens import PromptTooLong, count_text
 from service.sessions.messages import SessionBusy, TooManyTokens, append_message
-from service.sessions.models import Kind, Level, Message, Role, Status, TutorSession
+from service.sessions.models import Kind, Level, Message, MessageStatus, Role, TutorSession
 from service.sessions.schemas import ExplainRequest, FollowUpRequest
 from service.sessions.service import get_session
 from service.sources.queries import source_title
@@ -157,7 +157,7 @@ async def start_explain(
         role=Role.tutor,
         kind=Kind.explanation,
         level=request.level,
-        status=Status.streaming,
+        status=MessageStatus.streaming,
     )
     return await commit_turn(db, learner=learner, budget=budget, session=session, answer=answer)
 
@@ -189,7 +189,7 @@ async def start_followup(
         token_count=tokens,
     )
     answer = append_message(
-        session, role=Role.tutor, kind=Kind.answer, level=level, status=Status.streaming
+        session, role=Role.tutor, kind=Kind.answer, level=level, status=MessageStatus.streaming
     )
     return await commit_turn(db, learner=learner, budget=budget, session=session, answer=answer)
 
@@ -202,12 +202,15 @@ async def reopen_answer(
     answer = next((m for m in session.messages if m.id == message_id), None)
     if answer is None:
         raise MessageNotFound()
-    if answer.role is not Role.tutor or answer.status not in (Status.failed, Status.interrupted):
+    if answer.role is not Role.tutor or answer.status not in (
+        MessageStatus.failed,
+        MessageStatus.interrupted,
+    ):
         raise NotRetryable(
             f"Only a failed or interrupted answer can be retried; this message is "
             f"{answer.status.value}."
         )
-    answer.status = Status.streaming
+    answer.status = MessageStatus.streaming
     answer.content = ""
     answer.truncated = False
     answer.error_code = answer.error_message = None
@@ -222,7 +225,7 @@ async def finish(database: Database, turn: Turn, ending: Ending) -> Message:
         "content": ending.text,
         "truncated": ending.truncated,
         "token_count": count_text(ending.text) if ending.text else 0,
-        "status": Status(ending.status),
+        "status": MessageStatus(ending.status),
         "error_code": ending.error[0] if ending.error else None,
         "error_message": ending.error[1] if ending.error else None,
     }

@@ -16,12 +16,14 @@ from fakellm import FakeLLM, Reply
 from helpers import bearer
 from service.calls.models import LLMCall
 from service.learners.service import IssuedKey
-from service.sessions.models import Message, Status
+from service.sessions.models import Message, MessageStatus
 
 LONG_ANSWER = "Rotary embeddings rotate each pair of query and key dimensions. " * 40
 
 
-async def _wait_for_status(session: AsyncSession, message_id: uuid.UUID, status: Status) -> Message:
+async def _wait_for_status(
+    session: AsyncSession, message_id: uuid.UUID, status: MessageStatus
+) -> Message:
     for _ in range(200):
         session.expire_all()
         message = await session.scalar(select(Message).where(Message.id == message_id))
@@ -56,7 +58,7 @@ async def test_client_disconnect_closes_upstream_and_saves_the_partial_answer(
         detail = (await http.get(f"/v1/sessions/{session_id}")).json()
 
     answer_id = uuid.UUID(detail["messages"][1]["id"])
-    answer = await _wait_for_status(session, answer_id, Status.interrupted)
+    answer = await _wait_for_status(session, answer_id, MessageStatus.interrupted)
     assert answer.content
     assert LONG_ANSWER.startswith(answer.content)
     assert len(answer.content) < len(LONG_ANSWER)

@@ -139,7 +139,7 @@ def test_a_generated_client_drives_the_api(
     )
     assert isinstance(answer, models.MessageEnvelope)
     assert answer.message.content == EXPLANATION
-    assert answer.message.status == models.MessageOutMessageStatus.COMPLETE
+    assert answer.message.status == models.MessageStatus.COMPLETE
 
     fake.default = Reply(ANY_TASK_REPLY)  # a batch of cards
     drafts = _operation("cards.distill_session").sync(

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.db import Database, utcnow
 from service.inflight import InFlight
 from service.learners.service import IssuedKey
-from service.sessions.models import Kind, Message, Role, Status, TutorSession
+from service.sessions.models import Kind, Message, MessageStatus, Role, TutorSession
 from service.sessions.recovery import ABANDONED_AFTER, end_abandoned, mark_alive
 
 
@@ -27,7 +27,7 @@ async def _answers_started(
             position=position,
             role=Role.tutor,
             kind=Kind.explanation,
-            status=Status.streaming,
+            status=MessageStatus.streaming,
             updated_at=when,
         )
         for position in range(2)
@@ -38,7 +38,7 @@ async def _answers_started(
     return answers
 
 
-async def _status(session: AsyncSession, answer: Message) -> tuple[Status, str | None]:
+async def _status(session: AsyncSession, answer: Message) -> tuple[MessageStatus, str | None]:
     await session.refresh(answer)
     return answer.status, answer.error_code
 
@@ -54,11 +54,11 @@ async def test_an_answer_marked_alive_is_left_and_a_forgotten_one_ended(
     with in_flight.writing(alive.id):
         await mark_alive(database, in_flight.being_written, now)
         await end_abandoned(database, now)
-    assert await _status(session, alive) == (Status.streaming, None)
-    assert await _status(session, forgotten) == (Status.failed, "server_stopped")
+    assert await _status(session, alive) == (MessageStatus.streaming, None)
+    assert await _status(session, forgotten) == (MessageStatus.failed, "server_stopped")
     # Once nobody marks it either, it is ended too.
     assert await end_abandoned(database, now + ABANDONED_AFTER + timedelta(seconds=1)) == 1
-    assert await _status(session, alive) == (Status.failed, "server_stopped")
+    assert await _status(session, alive) == (MessageStatus.failed, "server_stopped")
 
 
 async def test_a_young_answer_is_not_taken_for_abandoned(
@@ -68,4 +68,6 @@ async def test_a_young_answer_is_not_taken_for_abandoned(
     started = utcnow()
     answers = await _answers_started(session, learner, started)
     assert await end_abandoned(database, started + ABANDONED_AFTER - timedelta(seconds=1)) == 0
-    assert [await _status(session, answer) for answer in answers] == [(Status.streaming, None)] * 2
+    assert [await _status(session, answer) for answer in answers] == [
+        (MessageStatus.streaming, None)
+    ] * 2

@@ -22,9 +22,9 @@ from service.knowledge.notes import facts_for, mentions, told
 from service.knowledge.profile import (
     CardsTagged,
     Concept,
+    ConceptStatus,
     CritiqueSeen,
     MisconceptionState,
-    Status,
     derive,
     misconceptions_in,
     status_of,
@@ -113,19 +113,19 @@ def test_a_dismissed_mistake_stays_dismissed_until_it_comes_back() -> None:
 @pytest.mark.parametrize(
     ("evidence", "expected"),
     [
-        ({"last_score": 2}, Status.shaky),
-        ({"last_score": 4, "open_misconceptions": 1}, Status.shaky),
-        ({"cards": 3, "reviewed": 3, "lapses": 3, "ease": 2.4}, Status.shaky),
-        ({"cards": 1, "reviewed": 1, "ease": 1.9}, Status.shaky),
-        ({"last_score": 3}, Status.learning),
-        ({"last_score": 4}, Status.solid),
-        ({"cards": 2, "reviewed": 2, "ease": 2.5}, Status.solid),
-        ({"cards": 2, "reviewed": 0, "ease": 2.5}, Status.learning),
-        ({"cards": 2, "reviewed": 2, "lapses": 1, "ease": 2.3}, Status.learning),
-        ({}, Status.learning),
+        ({"last_score": 2}, ConceptStatus.shaky),
+        ({"last_score": 4, "open_misconceptions": 1}, ConceptStatus.shaky),
+        ({"cards": 3, "reviewed": 3, "lapses": 3, "ease": 2.4}, ConceptStatus.shaky),
+        ({"cards": 1, "reviewed": 1, "ease": 1.9}, ConceptStatus.shaky),
+        ({"last_score": 3}, ConceptStatus.learning),
+        ({"last_score": 4}, ConceptStatus.solid),
+        ({"cards": 2, "reviewed": 2, "ease": 2.5}, ConceptStatus.solid),
+        ({"cards": 2, "reviewed": 0, "ease": 2.5}, ConceptStatus.learning),
+        ({"cards": 2, "reviewed": 2, "lapses": 1, "ease": 2.3}, ConceptStatus.learning),
+        ({}, ConceptStatus.learning),
     ],
 )
-def test_status_follows_the_evidence(evidence: dict[str, Any], expected: Status) -> None:
+def test_status_follows_the_evidence(evidence: dict[str, Any], expected: ConceptStatus) -> None:
     assert status_of(Concept(key="k", name="k", **evidence)) is expected
 
 
@@ -142,7 +142,7 @@ def test_cards_and_critiques_on_one_concept_meet_under_one_key() -> None:
         1,
         2,
     )
-    assert (concept.lapses, concept.status) == (4, Status.shaky)
+    assert (concept.lapses, concept.status) == (4, ConceptStatus.shaky)
     assert concept.last_seen == T0 + timedelta(days=5)
 
 
@@ -153,9 +153,9 @@ def test_shaky_concepts_come_first() -> None:
         [],
     )
     assert [(c.key, c.status) for c in knowledge.concepts] == [
-        ("attention", Status.shaky),
-        ("ppo", Status.learning),
-        ("rope", Status.solid),
+        ("attention", ConceptStatus.shaky),
+        ("ppo", ConceptStatus.learning),
+        ("rope", ConceptStatus.solid),
     ]
 
 

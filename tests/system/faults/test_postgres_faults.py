@@ -33,7 +33,7 @@ from service.config import Settings
 from service.learners.auth import hash_key
 from service.learners.service import IssuedKey
 from service.reviews.models import Review
-from service.sessions.models import Message, Status
+from service.sessions.models import Message, MessageStatus
 from service.sources.models import Source
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
@@ -260,13 +260,13 @@ async def test_backends_terminated_under_load_cost_a_retry_never_a_500_or_a_row(
 
     async with app.state.database.sessionmaker() as db:
         # Every answer a client got was whole, and is stored as it was sent.
-        assert set(load.answers.values()) == {(Status.complete.value, ANSWER)}
+        assert set(load.answers.values()) == {(MessageStatus.complete.value, ANSWER)}
         stored = await db.execute(
             select(Message.id, Message.status, Message.content).where(
                 Message.id.in_([uuid.UUID(answer) for answer in load.answers])
             )
         )
-        complete = (Status.complete, ANSWER)
+        complete = (MessageStatus.complete, ANSWER)
         assert {str(row.id): (row.status, row.content) for row in stored} == dict.fromkeys(
             load.answers, complete
         )
@@ -352,7 +352,7 @@ async def test_a_backend_terminated_while_the_answer_is_saved_costs_neither_answ
     assert (message["status"], message["content"]) == ("complete", ANSWER)
     async with app.state.database.sessionmaker() as db:
         stored = await db.get_one(Message, uuid.UUID(message["id"]))
-        assert (stored.status, stored.content) == (Status.complete, ANSWER)
+        assert (stored.status, stored.content) == (MessageStatus.complete, ANSWER)
         logged_calls = await db.scalar(select(func.count()).select_from(LLMCall))
         # Both writes were cut once, for real, and written again.
         attempts = (
