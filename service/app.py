@@ -41,6 +41,11 @@ from service.metrics.registry import Metrics
 from service.metrics.router import router as metrics_router
 from service.openapi_docs import API_DESCRIPTION, SIGNED_IN, TAGS, error_responses
 from service.openapi_tidy import tidy_document
+from service.papers.arxiv_import import arxiv_imports
+from service.papers.router import DOCUMENT_BODY_LIMIT, DOCUMENT_PATH
+from service.papers.router import router as papers_router
+from service.papers.sandbox import SandboxLimits
+from service.papers.service import keep_sweeping
 from service.reviews.router import router as reviews_router
 from service.sessions.recovery import keep_watch
 from service.sources.router import router as sources_router
@@ -74,10 +79,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.llm = llm
         app.state.limits = limits
         watch = asyncio.create_task(keep_watch(database, app.state.in_flight))
+        # Paper files whose source was deleted (the sources domain cannot know of them).
+        sweep = asyncio.create_task(
+            keep_sweeping(database.sessionmaker, settings, lambda: app.state.clock.now())
+        )
         try:
             yield
         finally:
             watch.cancel()
+            sweep.cancel()
             await app.state.background.close()
             # Answers cut by the shutdown are still saving; the database must outlive them.
             await app.state.in_flight.settle(at_most=_SAVE_SECONDS)
@@ -106,9 +116,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.in_flight = InFlight(grace_seconds=settings.shutdown_grace_seconds)
     app.state.metrics = Metrics()
     app.state.background = Background()
+    # What a paper's extraction may use (service/papers/sandbox.py); tests set smaller ones.
+    app.state.paper_limits = SandboxLimits()
+    # What POST /v1/sources with `arxiv` fetches and reads a paper with (sources sits
+    # below papers, so it is handed the importer: service/sources/paper_imports.py).
+    app.state.paper_imports = arxiv_imports
     app.add_middleware(
         BodySizeLimitMiddleware,
-        per_path={IMPORT_PATH: IMPORT_BODY_LIMIT, APKG_IMPORT_PATH: APKG_BODY_LIMIT},
+        per_path={
+            IMPORT_PATH: IMPORT_BODY_LIMIT,
+            APKG_IMPORT_PATH: APKG_BODY_LIMIT,
+            DOCUMENT_PATH: DOCUMENT_BODY_LIMIT,
+        },
     )
     # Added last, so outermost: it counts what the other middleware answers too.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -121,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         learners_router,
         knowledge_router,
         sources_router,
+        papers_router,
         tutor_router,
         critiques_router,
         checks_router,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
@@ -28,14 +29,19 @@ class BodySizeLimitMiddleware:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        # Uploads (a CSV import) need more room than JSON bodies.
-        self.per_path = dict(per_path or {})
+        # Uploads (a CSV import, a paper's PDF) need more room than JSON bodies. A path
+        # may hold parameters, "/v1/sources/{source_id}/document": each matches one segment.
+        per_path = dict(per_path or {})
+        self.per_path = {path: limit for path, limit in per_path.items() if "{" not in path}
+        self.per_template = [
+            (_template(path), limit) for path, limit in per_path.items() if "{" in path
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.per_path.get(scope["path"], self.max_bytes)
+        limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             response = error_response(413, "body_too_large", _too_large_message(limit))
@@ -56,6 +62,21 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+    def limit_for(self, path: str) -> int:
+        """The limit on the bodies of requests to `path`."""
+        if (limit := self.per_path.get(path)) is not None:
+            return limit
+        for template, limit in self.per_template:
+            if template.fullmatch(path):
+                return limit
+        return self.max_bytes
+
+
+def _template(path: str) -> re.Pattern[str]:
+    """A path with `{parameter}` segments as a pattern matching the paths it names."""
+    pieces = re.split(r"\{[^}/]+\}", path)
+    return re.compile("[^/]+".join(re.escape(piece) for piece in pieces))
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -29,6 +29,12 @@ class SettingsError(Exception):
 Purpose = Literal["explain", "critique", "check", "distill", "studylog", "judge"]
 
 
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value.rstrip("/")
+
+
 class LLMSettings(BaseModel):
     """The OpenAI-compatible endpoint (`TUTOR_LLM_*`)."""
 
@@ -82,11 +88,7 @@ class LLMSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
+        return None if value is None else _base_url(value)
 
     def model_for(self, purpose: Purpose) -> str | None:
         specific: str | None = getattr(self, f"model_{purpose}")
@@ -96,6 +98,26 @@ class LLMSettings(BaseModel):
     def configured(self) -> bool:
         """A model to ask and somewhere to ask it (a base URL, or OpenAI with a key)."""
         return bool(self.model) and (self.base_url is not None or self.api_key is not None)
+
+
+class ArxivSettings(BaseModel):
+    """Fetching papers from arXiv by id (`TUTOR_ARXIV_*`): the only host fetched is
+    `url`; a learner's input gives the paper's id, never where to fetch it from."""
+
+    # Off: `POST /v1/sources` with an arXiv id is refused (409 arxiv_fetch_off); a PDF
+    # can still be uploaded.
+    fetch: bool = True
+    # arXiv itself, or a mirror of its /e-print/ and /pdf/ paths (tests, air-gapped sites).
+    url: str = "https://arxiv.org"
+    # The whole download of one paper, connecting included, in seconds.
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # The most one download may be, in bytes (a paper's source or its PDF).
+    max_bytes: Annotated[int, Field(ge=1024)] = 50 * 1024 * 1024
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _base_url(value)
 
 
 def default_data_dir() -> Path:
@@ -124,6 +146,7 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     log_level: LogLevel = "info"
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
     # A session idle this long with new content is distilled into drafts by the scheduler.
     autodistill_idle_hours: Annotated[float, Field(gt=0)] = 2.0
     # Where learners reach Tutor, for links in reminders; default http://HOST:PORT/.

@@ -7,6 +7,7 @@ from service.db import Base
 from service.jobs.models import JobRun
 from service.knowledge.models import KnowledgeMark
 from service.learners.models import ApiKey, Learner
+from service.papers.models import Paper, PaperBlock, PaperSection, PaperSymbol
 from service.reviews.models import IdempotencyKey, Review
 from service.sessions.models import Critique, Message, TutorSession
 from service.sources.models import Source
@@ -25,6 +26,10 @@ __all__ = [
     "LLMCall",
     "Learner",
     "Message",
+    "Paper",
+    "PaperBlock",
+    "PaperSection",
+    "PaperSymbol",
     "Review",
     "Source",
     "StudyLogEntry",

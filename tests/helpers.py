@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -48,6 +49,23 @@ def sse_events(body: str) -> list[tuple[str, dict[str, Any]]]:
         if "event" in fields:
             events.append((fields["event"], json.loads(fields["data"])))
     return events
+
+
+def child_processes(module: str) -> list[int]:
+    """The pids of this test process's children running `python -m module` (from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            # The parent's pid is the 4th field of stat, after the name in parentheses.
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if module.encode() in command and parent == os.getpid():
+            pids.append(int(entry.name))
+    return pids
 
 
 def free_port() -> int:

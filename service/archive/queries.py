@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from service.calls.models import LLMCall
 from service.cards.models import Card
@@ -15,6 +16,7 @@ from service.checks.models import CheckAnswer
 from service.db import Base
 from service.jobs.models import JobRun
 from service.knowledge.models import KnowledgeMark
+from service.papers.models import Paper
 from service.reviews.models import FsrsOptimization, Review
 from service.sessions.models import Critique, Message, TutorSession
 from service.sources.models import Source
@@ -46,6 +48,14 @@ async def _rows(db: AsyncSession, statement: Select[tuple[_Row]]) -> list[_Row]:
 
 async def sources_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[Source]:
     return await _rows(db, _owned(Source, learner_id).order_by(Source.created_at, Source.id))
+
+
+async def papers_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[Paper]:
+    """With what was read from each: sections, blocks and symbols."""
+    statement = _owned(Paper, learner_id).options(
+        selectinload(Paper.sections), selectinload(Paper.blocks), selectinload(Paper.symbols)
+    )
+    return await _rows(db, statement.order_by(Paper.created_at, Paper.id))
 
 
 async def sessions_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[TutorSession]:

@@ -27,6 +27,7 @@ from service.exchange.service import export_anki
 from service.learners.days import learner_day
 from service.learners.models import Learner
 from service.learners.queries import keys_of
+from service.papers.models import Paper
 
 FORMAT = "tutor-learner-archive"
 # Raised when a file changes meaning; a new column or file leaves it as it is.
@@ -45,6 +46,23 @@ def _with_tags(card: Card) -> dict[str, Any]:
     return record(card) | {"tags": card.tags}
 
 
+def _with_document(paper: Paper) -> dict[str, Any]:
+    # Its sections, blocks and symbols, folded into the paper they were read from: the
+    # blocks into their sections.
+    blocks: dict[int, list[dict[str, Any]]] = {}
+    for block in paper.blocks:
+        blocks.setdefault(block.section_position, []).append(
+            record(block, leave_out=frozenset({"paper_id", "section_position"}))
+        )
+    sections = [
+        record(section, leave_out=frozenset({"paper_id"}))
+        | {"blocks": blocks.get(section.position, [])}
+        for section in paper.sections
+    ]
+    symbols = [record(symbol, leave_out=frozenset({"paper_id"})) for symbol in paper.symbols]
+    return record(paper) | {"sections": sections, "symbols": symbols}
+
+
 @dataclass(frozen=True)
 class _Kind:
     file: str
@@ -55,6 +73,13 @@ class _Kind:
 
 _KINDS = (
     _Kind("sources.json", "The reading queue: papers, videos, posts.", queries.sources_of),
+    _Kind(
+        "papers.json",
+        "Papers read from the PDFs you uploaded (or Tutor fetched from arXiv), by source: "
+        "the reading's state, and its sections with their blocks and pages, and symbols.",
+        queries.papers_of,
+        _with_document,
+    ),
     _Kind(
         "sessions.json", "Tutoring sessions (their messages: messages.json).", queries.sessions_of
     ),
@@ -114,6 +139,10 @@ _KINDS = (
 
 _LEFT_OUT = {
     "api_keys.key_hash": "Hashes of your API keys: learner.json lists the keys by prefix.",
+    "papers.file": "The files papers were read from (PDFs, LaTeX sources): papers.json "
+    "names each by file_name and file_sha256, and holds what was read from it. You have "
+    "the PDFs you uploaded, arXiv keeps its papers, and at up to 50 MiB each they would "
+    "make the archive many times larger than everything else in it.",
     "idempotency_keys": "Retry bookkeeping for grades (a retry within a day gets the first "
     "answer back); the grades themselves are in reviews.json.",
 }

@@ -27,6 +27,10 @@ class SourceStatus(enum.StrEnum):
     done = "done"
 
 
+# The longest title a source keeps (the column's width).
+TITLE_LENGTH = 300
+
+
 class Source(IdMixin, CreatedMixin, Base):
     __tablename__ = "sources"
     __table_args__ = (
@@ -35,7 +39,7 @@ class Source(IdMixin, CreatedMixin, Base):
     )
 
     learner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(TITLE_LENGTH))
     url: Mapped[str | None] = mapped_column(String(2048))
     kind: Mapped[SourceKind] = mapped_column(string_enum(SourceKind, "source_kind"))
     status: Mapped[SourceStatus] = mapped_column(

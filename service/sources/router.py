@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from service.db import SessionDep
 from service.learners.auth import CurrentLearner
@@ -12,6 +12,7 @@ from service.openapi_docs import JSON_BODY, PAGED, PARAMETERS, Refusal, error_re
 from service.pagination import CursorParam, Limit, Page
 from service.sources import service
 from service.sources.models import SourceStatus
+from service.sources.paper_imports import ARXIV_REFUSALS, paper_imports
 from service.sources.schemas import SourceCreate, SourceOut, SourceUpdate
 from service.sources.service import SourceNotFound
 
@@ -25,14 +26,23 @@ NO_SUCH_SOURCE = Refusal.of(SourceNotFound)
     status_code=status.HTTP_201_CREATED,
     operation_id="createSource",
     summary="Add a paper to the reading queue",
-    responses=error_responses(JSON_BODY),
+    responses=error_responses(JSON_BODY, ARXIV_REFUSALS),
 )
 async def create_source(
-    body: SourceCreate, learner: CurrentLearner, session: SessionDep
+    body: SourceCreate, learner: CurrentLearner, session: SessionDep, request: Request
 ) -> SourceOut:
     """A paper, post, video, book or code to read: queued unless `status` says otherwise.
-    Sessions and cards can name it, and the Anki export makes a deck of it."""
-    source = await service.create_source(session, learner=learner, data=body)
+    Sessions and cards can name it, and the Anki export makes a deck of it.
+
+    With `arxiv` (an id or an arxiv.org link), Tutor fetches the paper from arXiv (its
+    LaTeX source, for exact math, else its PDF) before answering, then reads it into
+    sections, equations and symbols in the background: `GET /v1/sources/{id}/document`
+    shows the progress, then the paper."""
+    if body.arxiv is not None:
+        imports = await paper_imports(request)
+        source = await imports.from_arxiv(session, learner=learner, data=body)
+    else:
+        source = await service.create_source(session, learner=learner, data=body)
     return SourceOut.model_validate(source)
 
 

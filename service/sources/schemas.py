@@ -6,7 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.config import JsonDict
 
 from service.patch import PatchModel
@@ -15,6 +22,8 @@ from service.urls import Url
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Notes = Annotated[str, StringConstraints(max_length=20_000)]
+# What a learner pastes for a paper on arXiv; service/papers/arxiv.py reads the id in it.
+ArxivRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 
 _ATTENTION: JsonDict = {
     "title": "Attention Is All You Need",
@@ -32,15 +41,43 @@ class SourceCreate(BaseModel):
             "examples": [
                 _ATTENTION,
                 {"title": "Adam: A Method for Stochastic Optimization"},
+                # No `arxiv` example: API fuzzers send the examples, and one would make
+                # the server under test fetch from arXiv.
             ]
         },
     )
 
-    title: Title
+    # Before `title`, which may be left out when it is given (validators see the fields
+    # declared before them).
+    arxiv: ArxivRef | None = Field(
+        default=None,
+        description="An arXiv id (`1706.03762`, `arXiv:1706.03762v7`, `cs/0112017`) or a "
+        "link to the paper on arxiv.org: Tutor fetches the paper (its LaTeX source, else "
+        "its PDF) and reads it in the background; `GET /v1/sources/{id}/document` shows "
+        "how far. `url` becomes the paper's arXiv page, `title` (when left out) the id, "
+        "until the paper is read.",
+    )
+    title: Title = Field(
+        default=None,  # required unless `arxiv` is given (the validator below)
+        validate_default=True,
+    )
     url: Url | None = None
     kind: SourceKind = SourceKind.paper
     status: SourceStatus = SourceStatus.queued
     notes: Notes = ""
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title_unless_arxiv(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.data.get("arxiv") is not None:
+            return f"arXiv {info.data['arxiv'].strip()}"[:300]
+        if value is None:
+            raise ValueError("a title is required, unless `arxiv` names the paper")
+        return value
+
+    def fields(self) -> dict[str, object]:
+        """The source's own fields (not `arxiv`, which says where to fetch it from)."""
+        return self.model_dump(exclude={"arxiv"})
 
 
 class SourceUpdate(PatchModel):

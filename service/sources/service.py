@@ -25,7 +25,7 @@ class SourceNotFound(NotFound):
 
 async def create_source(session: AsyncSession, *, learner: Learner, data: SourceCreate) -> Source:
     now = utcnow()
-    source = Source(learner_id=learner.id, created_at=now, updated_at=now, **data.model_dump())
+    source = Source(learner_id=learner.id, created_at=now, updated_at=now, **data.fields())
     session.add(source)
     await session.commit()
     return source

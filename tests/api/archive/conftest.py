@@ -22,6 +22,14 @@ from service.db import utcnow
 from service.jobs.models import JobRun
 from service.knowledge.models import KnowledgeMark, Mark, Subject
 from service.models import Base
+from service.papers.document import BlockKind, Origin
+from service.papers.models import (
+    Paper,
+    PaperBlock,
+    PaperSection,
+    PaperStatus,
+    PaperSymbol,
+)
 from service.reviews.models import FsrsOptimization, IdempotencyKey, Review
 from service.sessions.models import Critique, Kind, Message, Role, TutorSession, Verdict
 from service.sources.models import Source, SourceKind
@@ -117,9 +125,60 @@ async def fill_everything(db: AsyncSession, learner_id: uuid.UUID, *, words: str
         before=before,
         after=CardSchedule.of(card).snapshot(),
     )
+    paper = Paper(
+        id=uuid.uuid4(),
+        learner_id=learner_id,
+        source_id=source.id,
+        status=PaperStatus.ready,
+        stage="Ready",
+        file_name=f"{words}.pdf",
+        file_suffix="pdf",
+        file_bytes=1000,
+        file_sha256="0" * 64,
+        extractor="service.papers.pdf:document_from_pdf",
+        touched_at=now,
+        title=f"{words}: the paper",
+        origin=Origin.pdf,
+        page_count=1,
+    )
+    paper_rows = [
+        PaperSection(
+            paper_id=paper.id,
+            position=0,
+            heading=words,
+            number="1",
+            level=1,
+            page=1,
+            first_block=0,
+            block_count=1,
+        ),
+        PaperBlock(
+            paper_id=paper.id,
+            position=0,
+            section_position=0,
+            index_in_section=0,
+            kind=BlockKind.text,
+            text=f"{words}, where d_k is the dimension of the keys.",
+            page=1,
+        ),
+        PaperSymbol(
+            paper_id=paper.id,
+            position=0,
+            symbol="d_k",
+            definition=f"the dimension of the keys of {words}",
+            section_position=0,
+            block_index=0,
+        ),
+    ]
     # Written parent first: without relationships between them the unit of work does not
     # order these tables' inserts.
-    for rows in ([source], [session], messages, [critique, card], [check, review]):
+    for rows in (
+        [source],
+        [session, paper],
+        messages,
+        [critique, card, *paper_rows],
+        [check, review],
+    ):
         db.add_all(rows)
         await db.flush()
     db.add_all(

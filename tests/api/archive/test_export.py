@@ -23,6 +23,7 @@ from service.models import Base
 # Where each table's rows go.
 FILES = {
     "sources": "sources.json",
+    "papers": "papers.json",
     "sessions": "sessions.json",
     "messages": "messages.json",
     "critiques": "critiques.json",
@@ -35,8 +36,9 @@ FILES = {
     "llm_calls": "model_calls.json",
     "job_runs": "background_jobs.json",
 }
-# Tables whose rows are part of another's: the learner and their keys, a card's tags.
-FOLDED = {"learners", "api_keys", "card_tags"}
+# Tables whose rows are part of another's: the learner and their keys, a card's tags, what
+# was read from a paper.
+FOLDED = {"learners", "api_keys", "card_tags", "paper_sections", "paper_blocks", "paper_symbols"}
 OTHER_FILES = {"learner.json", "manifest.json", "cards.apkg"}
 NAME = re.compile(r'attachment; filename="tutor-export-ada-\d{4}-\d{2}-\d{2}\.zip"')
 
@@ -148,7 +150,7 @@ async def test_tutor_export_writes_the_same_archive(
     (path,) = _here("tutor-export-ada-*.zip")  # the tests run in tmp_path
     assert (
         written.stdout
-        == f"Wrote {path}: 15 rows of 'ada' as JSON, and their cards as an Anki package.\n"
+        == f"Wrote {path}: 16 rows of 'ada' as JSON, and their cards as an Anki package.\n"
     )
     downloaded = zipfile.ZipFile(
         io.BytesIO((await client.get("/v1/export/all", headers=bearer(ada.key))).content)

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from fakellm import FakeLLM, Reply
 from helpers import ANY_TASK_REPLY, bearer, error_of
+from papers_api import paper_files
 from service.app import create_app
 from service.cli import app as cli
 from service.cli import safe_access_path
@@ -48,13 +49,19 @@ OPERATIONS_ON_A_RESOURCE = sorted(
     for method in operations
 )
 
-# (method, path template, JSON body) sent with another learner's key. A new route with a
+# A request body sent as a multipart form with one PDF in `file`, not as JSON.
+UPLOAD = {"file": ("paper.pdf", b"%PDF-1.4\n% Eve's file, not Ada's\n", "application/pdf")}
+
+# (method, path template, JSON body or UPLOAD) sent with another learner's key. A new route with a
 # path parameter fails test_every_resource_route_is_covered until it is added here (or
 # in OWN_NAMES).
 CROSS_LEARNER: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/sources/{source_id}", None),
     ("PATCH", "/v1/sources/{source_id}", {"title": "stolen", "notes": "stolen"}),
     ("DELETE", "/v1/sources/{source_id}", None),
+    ("POST", "/v1/sources/{source_id}/document", UPLOAD),
+    ("GET", "/v1/sources/{source_id}/document", None),
+    ("POST", "/v1/sources/{source_id}/document/extract", None),
     ("GET", "/v1/sessions/{session_id}", None),
     ("PATCH", "/v1/sessions/{session_id}", {"title": "stolen"}),
     ("DELETE", "/v1/sessions/{session_id}", None),
@@ -175,6 +182,7 @@ async def test_another_learners_data_does_not_exist_for_you(
     client: httpx.AsyncClient,
     make_learner: Callable[..., Any],
     fake_llm: FakeLLM,
+    settings: Settings,
 ) -> None:
     fake_llm.default = Reply(ANY_TASK_REPLY)
     ids = await _ada_studies(app, api)
@@ -183,11 +191,16 @@ async def test_another_learners_data_does_not_exist_for_you(
     eve = bearer((await make_learner("eve")).key)
 
     for method, template, body in CROSS_LEARNER:
-        path, sent = _fill(template, ids), _fill(body, ids)
-        response = await client.request(method, path, json=sent, headers=eve)
+        path = _fill(template, ids)
+        if body is UPLOAD:
+            response = await client.request(method, path, files=UPLOAD, headers=eve)
+        else:
+            response = await client.request(method, path, json=_fill(body, ids), headers=eve)
         assert response.status_code == 404, (method, template, response.text)
         assert set(response.json()) == {"error"}
         assert ids["source_id"] not in response.text or "source_id" in template + str(body)
+    # Eve's upload to Ada's source left no file behind.
+    assert paper_files(settings) == []
 
     for method, template, body in OWN_NAMES:
         response = await client.request(method, _fill(template, ids), json=body, headers=eve)

@@ -12,7 +12,6 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from helpers import bearer, error_of, store_histories
+from helpers import bearer, child_processes, error_of, store_histories
 from scheduler.history import CardHistory
 from service.app import create_app
 from service.config import Settings
@@ -60,20 +59,8 @@ async def wait_for_fit(api: httpx.AsyncClient, *, seconds: float = 120) -> dict[
 
 
 def fit_workers() -> list[int]:
-    """The pids of this test process's running fit processes (from /proc)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            # The parent's pid is the 4th field of stat, after the name in parentheses.
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if b"service.reviews.fit_worker" in command and parent == os.getpid():
-            pids.append(int(entry.name))
-    return pids
+    """The pids of this test process's running fit processes."""
+    return child_processes("service.reviews.fit_worker")
 
 
 async def test_with_no_reviews_nothing_is_scored(api: httpx.AsyncClient) -> None:
