@@ -37,8 +37,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # A fixed uid/gid, so files on mounted volumes keep the same owner across rebuilds.
 RUN groupadd --system --gid 10001 tutor \
     && useradd --system --uid 10001 --gid tutor --create-home --shell /usr/sbin/nologin tutor \
-    && mkdir /data \
-    && chown tutor:tutor /data
+    && mkdir -p /data/papers \
+    && chown -R tutor:tutor /data
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy.engine import URL, make_url
 
 from service.config import ENV_PREFIX, LLMSettings, Settings
+from service.papers.files import papers_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = "requirements.lock"
@@ -440,13 +441,32 @@ def test_dockerfile_healthcheck_probes_healthz_with_python() -> None:
     compile(tokens[2], "<healthcheck>", "exec")
 
 
-def test_dockerfile_keeps_the_data_dir_on_a_volume() -> None:
-    stage = final_stage()
-    env = dict(
-        item.partition("=")[::2] for args in arguments(stage, "ENV") for item in shlex.split(args)
+def image_environment() -> dict[str, str]:
+    """The final stage's ENV, as a mapping."""
+    return dict(
+        item.partition("=")[::2]
+        for args in arguments(final_stage(), "ENV")
+        for item in shlex.split(args)
     )
-    volumes = [path for args in arguments(stage, "VOLUME") for path in exec_or_shell(args)]
-    assert env["TUTOR_DATA_DIR"] in volumes
+
+
+def test_dockerfile_keeps_the_data_dir_on_a_volume() -> None:
+    volumes = [path for args in arguments(final_stage(), "VOLUME") for path in exec_or_shell(args)]
+    assert image_environment()["TUTOR_DATA_DIR"] in volumes
+
+
+def test_api_replicas_share_the_papers_files_on_a_named_volume() -> None:
+    # Where the service keeps them, under the image's data dir.
+    data_dir = image_environment()["TUTOR_DATA_DIR"]
+    papers = papers_dir(Settings(_env_file=None, data_dir=Path(data_dir))).as_posix()
+    spec = compose()
+    sources = [source for source, target in mounts(service("api")) if target == papers]
+    assert len(sources) == 1, f"the api service mounts no volume at {papers}"
+    assert sources[0] in (spec.get("volumes") or {})  # named, not a host directory
+    # The image makes the folder and gives it to its user, so a new volume starts writable.
+    runs = " ".join(args for args in arguments(final_stage(), "RUN"))
+    assert re.search(rf"mkdir -p {re.escape(papers)}\b", runs)
+    assert re.search(rf"chown -R tutor:tutor {re.escape(data_dir)}\b", runs)
 
 
 # --- stopping -------------------------------------------------------------------------
