@@ -103,6 +103,8 @@ class StoredSection:
     section: Section
     block_count: int
     first_index: int
+    # The paper-wide position of the section's first block.
+    first_block: int
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ async def document_page(
             first_index=by_section[row.position][0].index_in_section
             if row.position in by_section
             else 0,
+            first_block=row.first_block,
         )
         for row in sections
     )

@@ -11,15 +11,24 @@ from service.errors import ErrorBody
 from service.papers.document import BlockKind, Origin
 from service.papers.models import Paper, PaperStatus
 from service.papers.queries import DocumentPage, StoredSection
+from service.rendering import render_markdown
 
 
 class BlockOut(BaseModel):
     index: int = Field(description="Its place in its section, from 0.")
+    position: int = Field(
+        description="Its place in the paper, counted across sections, from 0: what "
+        "`from_block` pages by, and what a passage's `first_block` and `last_block` name."
+    )
     kind: BlockKind = Field(description="`text`: a paragraph; `equation`: a displayed equation.")
     text: str
     page: int | None = Field(description="The PDF page it is on, from 1; null for LaTeX.")
     latex: str | None = Field(description="An equation's LaTeX, where the source has it.")
     label: str | None = Field(description='The paper\'s own equation number, "(3)".')
+    html: str | None = Field(
+        description="An equation's LaTeX as sanitised HTML (MathML), ready to show; null "
+        "for a paragraph or an equation without LaTeX."
+    )
 
 
 class SectionOut(BaseModel):
@@ -70,12 +79,14 @@ class DocumentOut(BaseModel):
                             "blocks": [
                                 {
                                     "index": 0,
+                                    "position": 0,
                                     "kind": "text",
                                     "text": "The input consists of queries and keys of "
                                     "dimension d_k, and values of dimension d_v.",
                                     "page": 4,
                                     "latex": None,
                                     "label": None,
+                                    "html": None,
                                 }
                             ],
                         }
@@ -176,11 +187,13 @@ def _section(stored: StoredSection) -> SectionOut:
         blocks=[
             BlockOut(
                 index=stored.first_index + i,
+                position=stored.first_block + stored.first_index + i,
                 kind=b.kind,
                 text=b.text,
                 page=b.page,
                 latex=b.latex,
                 label=b.label,
+                html=render_markdown(f"$${b.latex}$$") if b.latex else None,
             )
             for i, b in enumerate(section.blocks)
         ],

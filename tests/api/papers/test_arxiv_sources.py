@@ -94,6 +94,10 @@ async def test_a_latex_source_is_fetched_and_read(
     assert equation["latex"] == (
         "\\mathrm{Attention}(Q, K, V) = \\mathrm{softmax}\\left(\\frac{QK^T}{\\sqrt{d_k}}\\right)V"
     )
+    assert equation["html"].startswith('<math xmlns="http://www.w3.org/1998/Math/MathML" display')
+    assert "<msqrt>" in equation["html"]  # the exact math, shown as math
+    positions = [block["position"] for block in blocks_of(document)]
+    assert positions == list(range(len(positions)))  # paper-wide, across sections
     assert after["text"].startswith("We suspect that for large values of $d_k$")
     (d_k,) = [symbol for symbol in document["symbols"] if symbol["symbol"] == "d_k"]
     assert d_k["definition"] == "the dimension of the keys"

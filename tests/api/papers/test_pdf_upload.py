@@ -59,11 +59,13 @@ async def test_a_pdf_is_read_into_sections_of_paragraphs_on_their_pages(
     assert (definition["kind"], definition["page"]) == ("text", 1)
     assert equation == {
         "index": 1,
+        "position": 7,
         "kind": "equation",
         "text": "Attention(Q, K, V) = softmax(QK / sqrt(d_k)) V",
         "page": 1,
         "latex": None,
         "label": "(1)",
+        "html": None,
     }
     later = document["sections"][6]["blocks"][0]
     assert later["page"] == 2
