@@ -46,6 +46,7 @@ from service.papers.router import DOCUMENT_BODY_LIMIT, DOCUMENT_PATH
 from service.papers.router import router as papers_router
 from service.papers.sandbox import SandboxLimits
 from service.papers.service import keep_sweeping
+from service.prerequisites.router import router as prerequisites_router
 from service.reviews.router import router as reviews_router
 from service.sessions.recovery import keep_watch
 from service.sources.router import router as sources_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tutor_router,
         critiques_router,
         checks_router,
+        prerequisites_router,
         cards_router,
         exchange_router,
         archive_router,

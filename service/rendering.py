@@ -41,7 +41,7 @@ from mdit_py_plugins.dollarmath.index import math_block_dollar
 
 __all__ = ["MathOutput", "render_markdown"]
 
-MathOutput = Literal["mathml", "anki"]
+MathOutput = Literal["mathml", "mathml-with-source", "anki"]
 
 
 # The same cards are shown again and again (the queue, every grade's answer, the cards
@@ -53,7 +53,9 @@ _REMEMBERED_LENGTH = 2000
 def render_markdown(text: str, *, math: MathOutput = "mathml") -> str:
     """Render untrusted Markdown with `$…$` / `$$…$$` math to sanitised HTML.
 
-    `math="anki"` writes formulas as `\\(…\\)` / `\\[…\\]` for Anki's MathJax.
+    `math="anki"` writes formulas as `\\(…\\)` / `\\[…\\]` for Anki's MathJax;
+    `math="mathml-with-source"` keeps each formula's LaTeX in its `alttext`, which the
+    paper reader copies back out of a selection (pages/paper.js).
     """
     if len(text) <= _REMEMBERED_LENGTH:
         return _render_remembered(text, math)
@@ -81,10 +83,12 @@ _ESCAPED_CHAR_REF = re.compile(r"&amp;(#x[0-9A-Fa-f]{1,6};)")
 _ALIGNED_ENV = re.compile(r"\\(begin|end)\{aligned\}")
 
 
-def _latex_to_mathml(latex: str, *, display: bool) -> str:
+def _latex_to_mathml(latex: str, *, display: bool, keep_source: bool = False) -> str:
     latex_for_converter = _ALIGNED_ENV.sub(r"\\\1{align*}", latex)
     try:
         element = convert_to_element(latex_for_converter, display="block" if display else "inline")
+        if keep_source:
+            element.set("alttext", latex)
         serialised = tostring(element, encoding="unicode")
     # latex2mathml raises its own errors for malformed input, but also IndexError,
     # RecursionError (deep nesting, recursive \def) and others: one bad formula must
@@ -116,9 +120,10 @@ _MATH_OUTPUT = "tutor_math_output"
 
 
 def _render_math(latex: str, *, display: bool, env: EnvType) -> str:
-    if env.get(_MATH_OUTPUT) == "anki":
+    output = env.get(_MATH_OUTPUT)
+    if output == "anki":
         return _latex_for_mathjax(latex, display=display)
-    return _latex_to_mathml(latex, display=display)
+    return _latex_to_mathml(latex, display=display, keep_source=output == "mathml-with-source")
 
 
 def _render_inline_math(
@@ -232,7 +237,7 @@ _HTML_TAGS = _words(
 # class and style, which \href, \class and \style copy from the formula; mathcolor and
 # mathbackground (\color), which could hide text.
 _MATHML_ATTRIBUTES: dict[str, frozenset[str]] = {
-    "math": _words("display xmlns"),
+    "math": _words("alttext display xmlns"),
     "mi": _words("mathvariant"),
     "mn": _words("mathvariant"),
     "mo": _words(

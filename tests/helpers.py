@@ -91,9 +91,10 @@ def find_chromium() -> str | None:
     return None
 
 
-# A model reply valid for every task: JSON for a critique, a check's grade and a batch of
-# cards at once (each ignores the other's keys), and readable as an explanation or a
-# narrative, one whose line `"check": …` is the explanation's check question.
+# A model reply valid for every task: JSON for a critique, a check's grade, a batch of
+# cards and a path of prerequisites at once (each ignores the other's keys), and readable
+# as an explanation or a narrative, one whose line `"check": …` is the explanation's check
+# question.
 ANY_TASK_REPLY = json.dumps(
     {
         "check": "What do the weights multiply?",
@@ -125,6 +126,10 @@ ANY_TASK_REPLY = json.dumps(
                 "kind": "cloze",
                 "tags": [],
             },
+        ],
+        "summary": "Attention rests on the softmax.",
+        "concepts": [
+            {"name": "softmax", "also_called": [], "why": "It gives the weights.", "paper": None}
         ],
     },
     indent=1,

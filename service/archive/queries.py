@@ -17,6 +17,7 @@ from service.db import Base
 from service.jobs.models import JobRun
 from service.knowledge.models import KnowledgeMark
 from service.papers.models import Paper
+from service.prerequisites.models import PrerequisitePath
 from service.reviews.models import FsrsOptimization, Review
 from service.sessions.models import Critique, Message, TutorSession
 from service.sources.models import Source
@@ -64,7 +65,10 @@ async def sessions_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[TutorS
 
 
 async def messages_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[Message]:
-    statement = _in_sessions(Message, Message.session_id, learner_id)
+    """With the passage of a paper each came from, if any."""
+    statement = _in_sessions(Message, Message.session_id, learner_id).options(
+        selectinload(Message.paper_passage)
+    )
     return await _rows(db, statement.order_by(Message.session_id, Message.position))
 
 
@@ -78,8 +82,16 @@ async def check_answers_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[C
     return await _rows(db, statement.order_by(CheckAnswer.created_at, CheckAnswer.id))
 
 
+async def prerequisite_paths_of(
+    db: AsyncSession, *, learner_id: uuid.UUID
+) -> list[PrerequisitePath]:
+    statement = _in_sessions(PrerequisitePath, PrerequisitePath.session_id, learner_id)
+    return await _rows(db, statement.order_by(PrerequisitePath.created_at, PrerequisitePath.id))
+
+
 async def cards_of(db: AsyncSession, *, learner_id: uuid.UUID) -> list[Card]:
-    """With their tags (the relationship loads them in one more statement)."""
+    """With their tags and the passage each came from (the relationships load them in
+    a statement each)."""
     return await _rows(db, _owned(Card, learner_id).order_by(Card.created_at, Card.id))
 
 

@@ -24,7 +24,8 @@ router = APIRouter(tags=["import and export"])
             "description": "A zip: `manifest.json` (what each file holds, and what was left "
             "out), `learner.json` (your profile, API keys by prefix), a JSON file per kind "
             "of row (`sources.json`, `papers.json`, `sessions.json`, `messages.json`, "
-            "`critiques.json`, `check_answers.json`, `cards.json`, `reviews.json`, "
+            "`critiques.json`, `check_answers.json`, `prerequisite_paths.json`, `cards.json`, "
+            "`reviews.json`, "
             "`study_log.json`, `knowledge_marks.json`, `fsrs_optimizations.json`, "
             "`model_calls.json`, `background_jobs.json`) and `cards.apkg`, every card as an "
             "Anki package.",

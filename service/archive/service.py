@@ -28,6 +28,7 @@ from service.learners.days import learner_day
 from service.learners.models import Learner
 from service.learners.queries import keys_of
 from service.papers.models import Paper
+from service.sessions.models import Message
 
 FORMAT = "tutor-learner-archive"
 # Raised when a file changes meaning; a new column or file leaves it as it is.
@@ -42,8 +43,18 @@ class _RowsOf(Protocol):
 
 
 def _with_tags(card: Card) -> dict[str, Any]:
-    # The card_tags rows, folded into their card: a tag is nothing without it.
-    return record(card) | {"tags": card.tags}
+    # The card_tags rows, folded into their card: a tag is nothing without it; and the
+    # passage of a paper it came from (card_passages), likewise.
+    passage = card.passage
+    home = record(passage, leave_out=frozenset({"card_id"})) if passage else None
+    return record(card) | {"tags": card.tags, "from_paper": home}
+
+
+def _with_passage(message: Message) -> dict[str, Any]:
+    # The passage of a paper the message came from (paper_passages), folded into it.
+    passage = message.paper_passage
+    home = record(passage, leave_out=frozenset({"message_id"})) if passage else None
+    return record(message) | {"from_paper": home}
 
 
 def _with_document(paper: Paper) -> dict[str, Any]:
@@ -86,8 +97,10 @@ _KINDS = (
     _Kind(
         "messages.json",
         "Every message of every session, by session and position: passages, questions, "
-        "explanations, attempts, critiques.",
+        "explanations, attempts, critiques; with the passage of a paper one came from, and "
+        "the paper context its prompts carried.",
         queries.messages_of,
+        _with_passage,
     ),
     _Kind(
         "critiques.json",
@@ -100,9 +113,15 @@ _KINDS = (
         queries.check_answers_of,
     ),
     _Kind(
+        "prerequisite_paths.json",
+        "The ways back Tutor proposed when you were stuck: the concepts a passage rests on, "
+        "which you knew, and the step for the others.",
+        queries.prerequisite_paths_of,
+    ),
+    _Kind(
         "cards.json",
         "Flashcards with their tags and schedules (SM-2 and FSRS state), drafts and "
-        "suspended cards too.",
+        "suspended cards too, and the passage of a paper each was distilled from.",
         queries.cards_of,
         _with_tags,
     ),

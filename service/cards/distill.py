@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import prompts
 from service.answers import Answer, Ending
-from service.cards.models import CardKind, CardOrigin, CardStatus
+from service.cards.models import CardKind, CardOrigin, CardPassage, CardStatus
 from service.cards.queries import critique_issues, session_card_fronts, session_card_tags
 from service.cards.related import related_cards
 from service.cards.schemas import clean_tags
@@ -36,7 +36,8 @@ from service.llm.blocks import delimit
 from service.llm.model import Call, Model
 from service.llm.structured import schema_instruction
 from service.llm.tokens import ChatMessage, count_chat, count_text
-from service.sessions.models import Kind, Message, MessageStatus, Role
+from service.sessions.models import Kind, Message, MessageStatus, PaperPassage, Role
+from service.sessions.passages import latest_passages
 from service.sessions.service import get_session
 from service.sources.models import Source
 
@@ -195,6 +196,28 @@ async def _build_call(
     return Call(learner_id=learner.id, purpose="distill", prompt=prompt, messages=[system, user])
 
 
+async def _home_passage(
+    db: AsyncSession, session_id: uuid.UUID, source_id: uuid.UUID | None
+) -> PaperPassage | None:
+    """The session's latest passage of a paper, which its new cards point back to (none
+    if the session has been pointed at another source since)."""
+    passage = (await latest_passages(db, session_ids=[session_id])).get(session_id)
+    return passage if passage is not None and passage.source_id == source_id else None
+
+
+def card_passage(passage: PaperPassage) -> CardPassage:
+    """A card's snapshot of the passage it was distilled from."""
+    return CardPassage(
+        source_id=passage.source_id,
+        first_block=passage.first_block,
+        last_block=passage.last_block,
+        paper_title=passage.paper_title,
+        section_number=passage.section_number,
+        section_heading=passage.section_heading,
+        page=passage.page,
+    )
+
+
 async def distill_session(
     db: AsyncSession,
     *,
@@ -209,6 +232,7 @@ async def distill_session(
     if not any(m.role is Role.tutor and m.status is MessageStatus.complete for m in messages):
         raise NothingToDistill()
     source = await db.get(Source, session.source_id) if session.source_id else None
+    passage = await _home_passage(db, session.id, session.source_id)
 
     async def prepare() -> Call:
         call = await _build_call(
@@ -248,6 +272,9 @@ async def distill_session(
             source_id=session.source_id,
             now=now,
         )
+        if passage is not None:
+            for card in result.cards:
+                card.passage = card_passage(passage)
         # What distillation has seen: auto-distillation waits for content newer than this.
         session.distilled_position = messages[-1].position
         await db.commit()

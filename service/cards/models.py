@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, ForeignKey, Index, Label, String, Text, func, select
 from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column, relationship
@@ -94,6 +95,16 @@ class Card(IdMixin, CreatedMixin, Base):
     tag_rows: Mapped[list[CardTag]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
     )
+    # The passage of a paper the card was distilled from, if it was (a row or none).
+    # Loaded with the card, as its tags are; a new card has none unless given one.
+    passage: Mapped[CardPassage | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin"
+    )
+
+    def __init__(self, **fields: Any) -> None:
+        # Set, so that reading it on a new card never loads it (no lazy load in async).
+        fields.setdefault("passage", None)
+        super().__init__(**fields)
 
     @property
     def tags(self) -> list[str]:
@@ -119,6 +130,27 @@ class CardTag(Base):
         ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class CardPassage(Base):
+    """Where in a paper a card came from, as it was when the card was distilled: the
+    review page says "from <title> §<number>" and opens the passage. Deleted with the
+    card, and with the source (the link would lead nowhere)."""
+
+    __tablename__ = "card_passages"
+
+    card_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
+    first_block: Mapped[int]
+    last_block: Mapped[int]
+    paper_title: Mapped[str] = mapped_column(Text)
+    section_number: Mapped[str | None] = mapped_column(String(32))
+    section_heading: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None]
 
 
 # A card's tags in the statement that reads the card, rather than a second one: the

@@ -67,6 +67,15 @@ CARD_EXAMPLE: JsonDict = {
     "back_html": "<p>For large d_k they grow large, pushing the softmax into regions "
     "with tiny gradients.</p>",
     "schedule": _SCHEDULE,
+    "from_paper": {
+        "source_id": "3f2c1e4a-9b7d-4e21-8a65-0c1d2e3f4a5b",
+        "paper_title": "Attention Is All You Need",
+        "section_number": "3.2.1",
+        "section_heading": "Scaled Dot-Product Attention",
+        "page": 4,
+        "first_block": 6,
+        "last_block": 8,
+    },
     "created_at": "2025-03-14T09:31:02.377Z",
     "updated_at": "2025-03-15T08:12:40.102Z",
 }
@@ -208,6 +217,21 @@ class ScheduleOut(BaseModel):
     fsrs: FsrsMemoryOut | None
 
 
+class CardPassageOut(BaseModel):
+    """The passage of a paper a card was distilled from, as it was then: the review page
+    says "from <paper_title> §<section_number>" and opens the reader at `first_block`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    source_id: uuid.UUID
+    paper_title: str
+    section_number: str | None = Field(description='As the paper numbers it ("3.2.1").')
+    section_heading: str
+    page: int | None = Field(description="A PDF's page (1-based); null for a LaTeX source.")
+    first_block: int = Field(description="The `position` of the passage's first block.")
+    last_block: int
+
+
 class CardOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [CARD_EXAMPLE, _DRAFT]})
 
@@ -224,6 +248,9 @@ class CardOut(BaseModel):
     front_html: str
     back_html: str
     schedule: ScheduleOut
+    from_paper: CardPassageOut | None = Field(
+        description="The passage of a paper the card was distilled from; null otherwise."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -262,6 +289,7 @@ class CardOut(BaseModel):
                 last_reviewed_at=card.last_reviewed_at,
                 fsrs=_fsrs_memory(card),
             ),
+            from_paper=CardPassageOut.model_validate(card.passage) if card.passage else None,
             created_at=card.created_at,
             updated_at=card.updated_at,
         )

@@ -41,6 +41,7 @@ def build_critique_call(
     critique: Critique,
     reference: str | None,
     previous: Critique | None,
+    paper_context: str | None = None,
     learner_notes: Told | None = None,
 ) -> Call:
     """The call; without the previous attempt if only that way it fits the budget.
@@ -58,6 +59,12 @@ def build_critique_call(
         parts.append(
             "No reference passage: judge against the standard understanding of the "
             "concept in the original papers."
+        )
+    if paper_context:
+        # The paper's text too: where the passage explained back sits, and its symbols.
+        parts.append(
+            "Where the passage sits in its paper, and the symbols it uses as the paper "
+            "defined them:\n\n" + delimit("PAPER CONTEXT", paper_context, nonce)
         )
     explanation = f"The learner's explanation (attempt {critique.attempt}):\n\n" + delimit(
         "EXPLANATION", critique.explanation, nonce

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.sessions.models import Critique, Kind, Message, TutorSession
+from service.sessions.models import Critique, Kind, Message, TutorSession, Verdict
 
 
 async def latest_attempt(
@@ -87,3 +87,19 @@ async def critique_in_session(
         select(Critique).where(Critique.id == critique_id, Critique.session_id == session_id)
     )
     return critique
+
+
+async def verdicts_up_to(
+    db: AsyncSession, *, session_id: uuid.UUID, concept_key: str, attempt: int
+) -> list[Verdict | None]:
+    """The verdicts of the session's attempts on the concept, in order, up to `attempt`."""
+    rows = await db.scalars(
+        select(Critique.verdict)
+        .where(
+            Critique.session_id == session_id,
+            Critique.concept_key == concept_key,
+            Critique.attempt <= attempt,
+        )
+        .order_by(Critique.attempt)
+    )
+    return list(rows)

@@ -16,6 +16,7 @@ from service.critiques.schemas import (
     RevealRequest,
 )
 from service.critiques.service import CritiqueNotFound, NoSuchIssue
+from service.critiques.stumped import stumped_by_critique
 from service.db import SessionDep
 from service.learners.auth import CurrentLearner
 from service.modelcall import ModelCallDep
@@ -28,6 +29,7 @@ from service.openapi_docs import (
 )
 from service.sessions.messages import SessionBusy, TooManyTokens
 from service.sessions.models import Message
+from service.sessions.passages import FROM_PAPER_REFUSALS
 from service.sessions.service import SessionNotFound
 
 router = APIRouter(prefix="/v1/sessions/{session_id}/critiques", tags=["critiques"])
@@ -59,6 +61,7 @@ def _too_long(code: str, what: str) -> Refusal:
         _too_long("passage_too_long", "reference passage"),
         _too_long("prompt_too_long", "prompt (the passages and the explanation)"),
         MODEL_CALL,
+        FROM_PAPER_REFUSALS,
     ),
 )
 async def create_critique(
@@ -80,7 +83,8 @@ async def create_critique(
         call.db, llm=call.llm, in_flight=call.in_flight, learner=call.learner, critique=critique
     )
     message = await call.db.get_one(Message, critique.critique_message_id)
-    return CritiqueOut.of(critique, message)
+    stumped = await service.is_stumped(call.db, critique=critique)
+    return CritiqueOut.of(critique, message, stumped=stumped)
 
 
 @router.get(
@@ -97,7 +101,10 @@ async def list_critiques(
 ) -> CritiqueList:
     """The session's critiques in order; with `concept`, the attempts on that concept."""
     rows = await service.list_critiques(db, learner=learner, session_id=session_id, concept=concept)
-    return CritiqueList(items=[CritiqueOut.of(critique, message) for critique, message in rows])
+    stumped = stumped_by_critique(critique for critique, _ in rows)
+    return CritiqueList(
+        items=[CritiqueOut.of(c, message, stumped=stumped[c.id]) for c, message in rows]
+    )
 
 
 @router.post(
@@ -123,4 +130,6 @@ async def reveal_fix(
     critique, message = await service.reveal_fix(
         db, learner=learner, session_id=session_id, critique_id=critique_id, issue=body.issue
     )
-    return CritiqueOut.of(critique, message)
+    return CritiqueOut.of(
+        critique, message, stumped=await service.is_stumped(db, critique=critique)
+    )

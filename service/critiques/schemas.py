@@ -11,7 +11,7 @@ from pydantic.config import JsonDict
 from pydantic.json_schema import SkipJsonSchema
 
 from service.sessions.models import Critique, Level, Message, Verdict
-from service.sessions.schemas import MessageOut, UsageOut
+from service.sessions.schemas import MessageOut, PaperPassageIn, UsageOut
 
 IssueType = Literal["misconception", "omission", "imprecision"]
 # Critiques stored before issues were classified by type name them by severity.
@@ -56,6 +56,7 @@ CRITIQUE_EXAMPLE: JsonDict = {
     "reveals": 0,
     "improved_since_last": None,
     "low_effort": False,
+    "stumped": False,
     "usage": {"prompt_tokens": 1183, "completion_tokens": 214, "estimated": False},
     "message_id": "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918",
     "created_at": "2025-03-14T09:45:10Z",
@@ -90,6 +91,12 @@ class CritiqueRequest(BaseModel):
         default=None,
         description="The depth the explanation aims at; default: the level of the session's "
         "latest answer, else intuition. The critique demands no more than it.",
+    )
+    from_paper: PaperPassageIn | None = Field(
+        default=None,
+        description="The blocks of a paper the explanation explains back: the attempt is "
+        "anchored to them, the critique sees where they sit in the paper, and without "
+        "`passage` their text is the reference. A session with no source takes the paper's.",
     )
 
 
@@ -168,13 +175,19 @@ class CritiqueOut(BaseModel):
     reveals: int = Field(description="How many fixes the learner has asked to see.")
     improved_since_last: bool | None
     low_effort: bool
+    stumped: bool = Field(
+        description="This attempt makes two failed (`wrong` or `shaky`) in a row on the "
+        "concept since the last `solid` one: time to go back to its prerequisites "
+        "(POST /v1/sessions/{session_id}/prerequisites)."
+    )
     usage: UsageOut | None
     message_id: uuid.UUID = Field(description="The critique's message in the session.")
     created_at: datetime
 
     @classmethod
-    def of(cls, critique: Critique, message: Message) -> CritiqueOut:
-        """A finished critique (verdict and score set) with its session message."""
+    def of(cls, critique: Critique, message: Message, *, stumped: bool = False) -> CritiqueOut:
+        """A finished critique (verdict and score set) with its session message, and
+        whether it leaves the learner stumped (the service knows: `is_stumped`)."""
         assert critique.verdict is not None
         assert critique.score is not None
         return cls(
@@ -193,6 +206,7 @@ class CritiqueOut(BaseModel):
             reveals=sum(bool(issue.get("revealed")) for issue in critique.issues),
             improved_since_last=critique.improved_since_last,
             low_effort=critique.low_effort,
+            stumped=stumped,
             usage=MessageOut.of(message).usage,
             message_id=message.id,
             created_at=critique.created_at,
@@ -219,6 +233,7 @@ class CritiqueEnvelope(BaseModel):
                         "truncated": False,
                         "usage": CRITIQUE_EXAMPLE["usage"],
                         "error": None,
+                        "from_paper": None,
                         "created_at": CRITIQUE_EXAMPLE["created_at"],
                     },
                     "critique": CRITIQUE_EXAMPLE,

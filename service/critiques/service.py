@@ -25,8 +25,10 @@ from service.critiques.queries import (
     passages_newest_first,
     previous_critique,
     prompt_nonce,
+    verdicts_up_to,
 )
 from service.critiques.schemas import CritiqueDraft, CritiqueRequest
+from service.critiques.stumped import stumped
 from service.critiques.writing import as_markdown
 from service.db import release_connection, utcnow
 from service.dbfaults import commit_retried
@@ -48,6 +50,7 @@ from service.sessions.models import (
     TutorSession,
     Verdict,
 )
+from service.sessions.passages import anchor, keep, passage_of
 from service.sessions.service import get_session
 
 # A Feynman explanation is a few paragraphs; an essay would need a different review.
@@ -93,8 +96,21 @@ async def start_critique(
     limit = min(MAX_EXPLANATION_TOKENS, budget.passage)
     if tokens > limit:
         raise TooManyTokens("explanation", "explanation_too_long", tokens, limit)
-    if request.passage is not None:
-        passage_tokens = count_text(request.passage, model=budget.model)
+    from_paper = None
+    if request.from_paper is not None:
+        from_paper = await anchor(
+            db,
+            learner=learner,
+            session=session,
+            where=request.from_paper,
+            selected=request.passage,
+            budget=budget,
+        )
+    reference = request.passage or (from_paper.text if from_paper else None)
+    if reference is not None:
+        passage_tokens = count_text(reference, model=budget.model)
+        if from_paper is not None:  # the paper context comes with the reference
+            passage_tokens += from_paper.context_tokens
         if passage_tokens > budget.passage:
             raise TooManyTokens("passage", "passage_too_long", passage_tokens, budget.passage)
     key = concept_key(request.concept)
@@ -102,6 +118,8 @@ async def start_critique(
     attempt_message = append_message(
         session, role=Role.learner, kind=Kind.attempt, content=explanation, token_count=tokens
     )
+    if from_paper is not None:
+        keep(db, from_paper, attempt_message)
     critique_message = append_message(
         session, role=Role.tutor, kind=Kind.critique, status=MessageStatus.streaming
     )
@@ -117,7 +135,7 @@ async def start_critique(
             concept_key=key,
             attempt=(latest or 0) + 1,
             explanation=explanation,
-            reference=request.passage,
+            reference=reference,
             level=request.level or _session_level(session),
         )
         db.add(critique)
@@ -168,6 +186,7 @@ async def _critique_call(
     assert nonce is not None  # the critique's session exists: it holds the critique
     reference = await _reference(db, critique, budget)
     material = "\n\n".join([critique.concept, critique.explanation, reference or ""])
+    anchored = await passage_of(db, message_id=critique.attempt_message_id)
     try:
         call = build_critique_call(
             learner_id=learner.id,
@@ -175,6 +194,7 @@ async def _critique_call(
             nonce=nonce,
             critique=critique,
             reference=reference,
+            paper_context=anchored.context if anchored else None,
             previous=previous,
             learner_notes=await told_about(db, learner.id, material),
         )
@@ -263,6 +283,17 @@ def _completed(
         message.prompt_tokens = usage.prompt_tokens
         message.completion_tokens = usage.completion_tokens
         message.usage_estimated = usage.estimated
+
+
+async def is_stumped(db: AsyncSession, *, critique: Critique) -> bool:
+    """Whether this critique leaves the learner stumped on its concept (stumped.py)."""
+    verdicts = await verdicts_up_to(
+        db,
+        session_id=critique.session_id,
+        concept_key=critique.concept_key,
+        attempt=critique.attempt,
+    )
+    return stumped(verdicts)
 
 
 async def critique_for_message(db: AsyncSession, *, message_id: uuid.UUID) -> Critique:

@@ -17,6 +17,8 @@ import secrets
 # model copies them into an answer).
 BLOCK_NAMES = (
     "PASSAGE",
+    # Where a passage sits in its paper, and the symbols it uses (service/papers/context.py).
+    "PAPER CONTEXT",
     "QUESTION",
     "EXPLANATION ATTEMPT",
     "EXPLANATION",

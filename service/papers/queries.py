@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.papers.context import DefinedSymbol
 from service.papers.document import Block, Document, Origin, Section, Symbol
 from service.papers.models import Paper, PaperBlock, PaperSection, PaperSymbol
 
@@ -224,4 +225,67 @@ async def stored_document(db: AsyncSession, *, paper: Paper) -> Document:
         sections=tuple(s.section for s in page.sections),
         page_count=paper.page_count,
         symbols=page.symbols,
+    )
+
+
+@dataclass(frozen=True)
+class PassageMaterial:
+    """What a passage's context is made of: its blocks, the section of its first block,
+    and the paper's symbols defined before it (the caller picks those it uses)."""
+
+    blocks: tuple[Block, ...]
+    section_number: str | None
+    section_heading: str
+    symbols: tuple[DefinedSymbol, ...]
+
+
+async def block_count(db: AsyncSession, *, paper_id: uuid.UUID) -> int:
+    """How many blocks the paper has."""
+    return (await _counts(db, paper_id))[1]
+
+
+async def passage_material(
+    db: AsyncSession, *, paper_id: uuid.UUID, first_block: int, last_block: int
+) -> PassageMaterial:
+    """Blocks `first_block` to `last_block` (both included) of a ready paper, which has
+    them, and the symbols it defines before the first."""
+    blocks = (
+        await db.scalars(
+            select(PaperBlock)
+            .where(
+                PaperBlock.paper_id == paper_id,
+                PaperBlock.position >= first_block,
+                PaperBlock.position <= last_block,
+            )
+            .order_by(PaperBlock.position)
+        )
+    ).all()
+    section = await db.get_one(PaperSection, (paper_id, blocks[0].section_position))
+    defined_at = PaperSection.first_block + PaperSymbol.block_index
+    symbols = (
+        await db.execute(
+            select(PaperSymbol, defined_at, PaperSection.number, PaperSection.heading)
+            .join(
+                PaperSection,
+                (PaperSection.paper_id == PaperSymbol.paper_id)
+                & (PaperSection.position == PaperSymbol.section_position),
+            )
+            .where(PaperSymbol.paper_id == paper_id, defined_at < first_block)
+            .order_by(PaperSymbol.position)
+        )
+    ).all()
+    return PassageMaterial(
+        blocks=tuple(_block(row) for row in blocks),
+        section_number=section.number,
+        section_heading=section.heading,
+        symbols=tuple(
+            DefinedSymbol(
+                symbol=row.symbol,
+                definition=row.definition,
+                block=position,
+                section_number=number,
+                section_heading=heading,
+            )
+            for row, position, number, heading in symbols
+        ),
     )

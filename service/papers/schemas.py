@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.errors import ErrorBody
-from service.papers.document import BlockKind, Origin
+from service.papers.document import Block, BlockKind, Origin
 from service.papers.models import Paper, PaperStatus
 from service.papers.queries import DocumentPage, StoredSection
 from service.rendering import render_markdown
@@ -26,8 +26,9 @@ class BlockOut(BaseModel):
     latex: str | None = Field(description="An equation's LaTeX, where the source has it.")
     label: str | None = Field(description='The paper\'s own equation number, "(3)".')
     html: str | None = Field(
-        description="An equation's LaTeX as sanitised HTML (MathML), ready to show; null "
-        "for a paragraph or an equation without LaTeX."
+        description="From a LaTeX source, the block as sanitised HTML with its math as "
+        "MathML (each formula's LaTeX in `alttext`): an equation whole, a paragraph with "
+        "its inline math. Null from a PDF, whose text has no LaTeX."
     )
 
 
@@ -175,6 +176,16 @@ class DocumentOut(BaseModel):
         )
 
 
+def _html(block: Block) -> str | None:
+    """A LaTeX source's math as MathML: an equation whole, a paragraph's inline `$…$`
+    within its words (its text keeps them; a PDF's text has none to render)."""
+    if block.latex is None:
+        return None
+    if block.kind is BlockKind.equation:
+        return render_markdown(f"$${block.latex}$$", math="mathml-with-source")
+    return render_markdown(block.text, math="mathml-with-source")
+
+
 def _section(stored: StoredSection) -> SectionOut:
     section = stored.section
     return SectionOut(
@@ -193,7 +204,7 @@ def _section(stored: StoredSection) -> SectionOut:
                 page=b.page,
                 latex=b.latex,
                 label=b.label,
-                html=render_markdown(f"$${b.latex}$$") if b.latex else None,
+                html=_html(b),
             )
             for i, b in enumerate(section.blocks)
         ],

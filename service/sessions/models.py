@@ -102,6 +102,43 @@ class Message(IdMixin, CreatedMixin, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     session: Mapped[TutorSession] = relationship(back_populates="messages")
+    # Read only by the learner's archive, which loads it with the message; written as a
+    # row of its own (service/sessions/passages.py).
+    paper_passage: Mapped[PaperPassage | None] = relationship(viewonly=True, lazy="raise")
+
+
+class PaperPassage(Base):
+    """The blocks of a paper a learner's message came from (a passage they selected in
+    the reader, or the passage an attempt explains back), and the paper context the
+    prompt carried for it.
+
+    `context` is built once, when the message is written, and never again: every later
+    turn's prompt repeats it byte for byte, so it stays a prefix of the next (prefix
+    caching), whatever happens to the paper afterwards. The other columns are a snapshot
+    too, so the session still names its passage if the paper is read again.
+    """
+
+    __tablename__ = "paper_passages"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), index=True
+    )
+    # Paper-wide block positions, both included.
+    first_block: Mapped[int]
+    last_block: Mapped[int]
+    paper_title: Mapped[str] = mapped_column(Text)
+    section_number: Mapped[str | None] = mapped_column(String(32))
+    section_heading: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None]
+    # The fenced PAPER CONTEXT block (service/papers/context.py), frozen.
+    context: Mapped[str] = mapped_column(Text)
+    context_tokens: Mapped[int]
+
+    # Set when stored with a message not yet flushed, so the message is inserted first.
+    message: Mapped[Message] = relationship(lazy="raise")
 
 
 class Verdict(enum.StrEnum):

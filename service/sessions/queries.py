@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from service.db import table_of
 from service.pagination import newest_first
-from service.sessions.models import Message, MessageStatus, TutorSession
+from service.sessions.models import Message, MessageStatus, PaperPassage, TutorSession
 
 _MESSAGES = table_of(Message)
 
@@ -27,6 +27,48 @@ async def learners_session(
     if with_messages:
         statement = statement.options(selectinload(TutorSession.messages))
     return await db.scalar(statement)
+
+
+async def session_paper_passages(
+    db: AsyncSession, *, session_id: uuid.UUID
+) -> dict[uuid.UUID, PaperPassage]:
+    """The passages of papers the session's messages came from, by message id, in the
+    order of the messages."""
+    rows = await db.scalars(
+        select(PaperPassage)
+        .join(Message, Message.id == PaperPassage.message_id)
+        .where(Message.session_id == session_id)
+        .order_by(Message.position)
+    )
+    return {row.message_id: row for row in rows}
+
+
+async def paper_passage_of(db: AsyncSession, *, message_id: uuid.UUID) -> PaperPassage | None:
+    return await db.get(PaperPassage, message_id)
+
+
+async def latest_paper_passages(
+    db: AsyncSession, *, session_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, PaperPassage]:
+    """Each session's latest passage of a paper (of those that have one), by session id."""
+    if not session_ids:
+        return {}
+    latest = (
+        select(Message.session_id, func.max(Message.position).label("position"))
+        .join(PaperPassage, PaperPassage.message_id == Message.id)
+        .where(Message.session_id.in_(session_ids))
+        .group_by(Message.session_id)
+        .subquery()
+    )
+    rows = await db.execute(
+        select(Message.session_id, PaperPassage)
+        .join(PaperPassage, PaperPassage.message_id == Message.id)
+        .join(
+            latest,
+            (latest.c.session_id == Message.session_id) & (latest.c.position == Message.position),
+        )
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 async def sessions_page(

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from service.patch import PatchModel
 from service.rendering import render_markdown
-from service.sessions.models import Kind, Level, Message, MessageStatus, Role, TutorSession
+from service.sessions.models import (
+    Kind,
+    Level,
+    Message,
+    MessageStatus,
+    PaperPassage,
+    Role,
+    TutorSession,
+)
 
 # Sessions are read far more often than written; rendering the same text twice is waste.
 _render = lru_cache(maxsize=4096)(render_markdown)
@@ -49,15 +58,62 @@ _MESSAGE: JsonDict = {
     "truncated": False,
     "usage": {"prompt_tokens": 412, "completion_tokens": 73, "estimated": False},
     "error": None,
+    "from_paper": None,
     "created_at": "2025-03-14T09:26:53.589Z",
+}
+_FROM_PAPER_IN: JsonDict = {"source_id": _SOURCE_ID, "first_block": 6, "last_block": 6}
+_FROM_PAPER: JsonDict = {
+    **_FROM_PAPER_IN,
+    "paper_title": "Attention Is All You Need",
+    "section_number": "3.2.1",
+    "section_heading": _TITLE,
+    "page": 4,
 }
 _SESSION: JsonDict = {
     "id": _SESSION_ID,
     "title": _TITLE,
     "source_id": _SOURCE_ID,
+    "passage": _FROM_PAPER,
     "created_at": "2025-03-14T09:26:41.120Z",
     "updated_at": "2025-03-14T09:26:53.589Z",
 }
+
+
+class PaperPassageIn(BaseModel):
+    """Where in a paper the passage is: a run of its blocks, by their paper-wide
+    `position` (GET /v1/sources/{source_id}/document)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_FROM_PAPER_IN]})
+
+    source_id: uuid.UUID = Field(description="A source of yours whose document is ready.")
+    first_block: int = Field(ge=0, description="The `position` of the passage's first block.")
+    last_block: int = Field(
+        ge=0, description="The `position` of its last block: `first_block` or after."
+    )
+
+    @model_validator(mode="after")
+    def _in_order(self) -> PaperPassageIn:
+        if self.last_block < self.first_block:
+            raise ValueError("last_block must not come before first_block")
+        return self
+
+
+class PaperPassageOut(BaseModel):
+    """The passage of a paper a message came from, as it was when the learner picked it."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_FROM_PAPER]})
+
+    source_id: uuid.UUID
+    first_block: int
+    last_block: int
+    paper_title: str
+    section_number: str | None = Field(description='As the paper numbers it ("3.2.1").')
+    section_heading: str
+    page: int | None = Field(description="A PDF's page (1-based); null for a LaTeX source.")
+
+    @classmethod
+    def of(cls, passage: PaperPassage | None) -> PaperPassageOut | None:
+        return None if passage is None else cls.model_validate(passage)
 
 
 class SessionCreate(BaseModel):
@@ -92,7 +148,8 @@ class ExplainRequest(BaseModel):
                     "passage": f"{_TITLE}\n{_PASSAGE}",
                     "question": "Why divide by √d_k rather than d_k?",
                     "level": "intuition",
-                }
+                },
+                {"passage": _PASSAGE, "level": "rigorous", "from_paper": _FROM_PAPER_IN},
             ]
         },
     )
@@ -108,6 +165,12 @@ class ExplainRequest(BaseModel):
         default=Level.intuition,
         description="`eli5` (no jargon), `intuition` (the idea and why), `rigorous` (the "
         "math, precisely).",
+    )
+    from_paper: PaperPassageIn | None = Field(
+        default=None,
+        description="The blocks of a paper the passage was selected from: the prompt then "
+        "carries the paper's title, the section and the symbols the passage uses as the "
+        "paper defined them earlier. A session with no source takes the paper's.",
     )
 
 
@@ -151,10 +214,14 @@ class MessageOut(BaseModel):
     truncated: bool = Field(description="The answer reached its token limit.")
     usage: UsageOut | None
     error: str | None = Field(description="Why the answer failed or broke off, if it did.")
+    from_paper: PaperPassageOut | None = Field(
+        description="The passage of a paper this message (a passage, or an attempt to "
+        "explain one back) came from; null otherwise."
+    )
     created_at: datetime
 
     @classmethod
-    def of(cls, message: Message) -> MessageOut:
+    def of(cls, message: Message, from_paper: PaperPassage | None = None) -> MessageOut:
         usage = None
         if message.prompt_tokens is not None and message.completion_tokens is not None:
             usage = UsageOut(
@@ -174,6 +241,7 @@ class MessageOut(BaseModel):
             truncated=message.truncated,
             usage=usage,
             error=message.error_message,
+            from_paper=PaperPassageOut.of(from_paper),
             created_at=message.created_at,
         )
 
@@ -185,13 +253,27 @@ class MessageEnvelope(BaseModel):
 
 
 class SessionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_SESSION]})
+    model_config = ConfigDict(json_schema_extra={"examples": [_SESSION]})
 
     id: uuid.UUID
     title: str | None
     source_id: uuid.UUID | None
+    passage: PaperPassageOut | None = Field(
+        description="The passage of a paper the session is about: its latest one."
+    )
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, session: TutorSession, passage: PaperPassage | None = None) -> SessionOut:
+        return cls(
+            id=session.id,
+            title=session.title,
+            source_id=session.source_id,
+            passage=PaperPassageOut.of(passage),
+            created_at=session.created_at,
+            updated_at=session.updated_at,
+        )
 
 
 class SessionDetail(SessionOut):
@@ -209,6 +291,7 @@ class SessionDetail(SessionOut):
                             "content": _PASSAGE,
                             "html": f"<p>{_PASSAGE}</p>",
                             "usage": None,
+                            "from_paper": _FROM_PAPER,
                             "created_at": "2025-03-14T09:26:52.001Z",
                         },
                         _MESSAGE,
@@ -221,8 +304,11 @@ class SessionDetail(SessionOut):
     messages: list[MessageOut]
 
     @classmethod
-    def of(cls, session: TutorSession) -> SessionDetail:
+    def of(  # type: ignore[override]  # the passages of every message, not one
+        cls, session: TutorSession, passages: Mapping[uuid.UUID, PaperPassage]
+    ) -> SessionDetail:
+        anchored = [passages[m.id] for m in session.messages if m.id in passages]
         return cls(
-            **SessionOut.model_validate(session).model_dump(),
-            messages=[MessageOut.of(m) for m in session.messages],
+            **SessionOut.of(session, anchored[-1] if anchored else None).model_dump(),
+            messages=[MessageOut.of(m, passages.get(m.id)) for m in session.messages],
         )

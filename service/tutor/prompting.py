@@ -9,13 +9,18 @@ learner's turn in history exactly as it was sent, the instruction that ended it 
 task and the depth, which vary) included.
 
 The learner's passages and questions are untrusted: each goes into a fenced block
-(service/llm/blocks.py) that the system prompt says is material, not orders.
+(service/llm/blocks.py) that the system prompt says is material, not orders. A passage
+selected in a paper is followed by its PAPER CONTEXT (the paper's title, the section,
+the symbols it uses as the paper defined them: service/papers/context.py), fenced too,
+since it is the paper's text, and by the paper prompt (prompts/paper.md) on using the
+paper's notation; the context was frozen when the passage was stored, so the turn
+reads the same on every later turn.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -25,7 +30,7 @@ from service.llm.blocks import delimit
 from service.llm.budget import Budget
 from service.llm.model import Call
 from service.llm.tokens import ChatMessage, count_text, fit_history
-from service.sessions.models import Kind, Level, Message, MessageStatus, Role
+from service.sessions.models import Kind, Level, Message, MessageStatus, PaperPassage, Role
 
 if TYPE_CHECKING:
     from service.knowledge.notes import Told
@@ -52,12 +57,52 @@ _ANSWER_UNGROUNDED = (
 _WORDS_PER_TOKEN = 0.6
 
 
-def _blocks(messages: Sequence[Message], nonce: str) -> str:
-    return "\n\n".join(delimit(_BLOCK_NAMES[m.kind], m.content, nonce) for m in messages)
+# A session's passages of papers, by the position of the message each came from.
+Papers = Mapping[int, PaperPassage]
 
 
-def _block_tokens(messages: Sequence[Message]) -> int:
-    return sum(m.token_count + _BLOCK_OVERHEAD_TOKENS for m in messages)
+def _blocks(messages: Sequence[Message], nonce: str, papers: Papers) -> str:
+    parts: list[str] = []
+    for message in messages:
+        parts.append(delimit(_BLOCK_NAMES[message.kind], message.content, nonce))
+        paper = _paper_of(message, papers)
+        if paper is not None:
+            parts.append(paper_part(paper.context, nonce))
+    return "\n\n".join(parts)
+
+
+def _block_tokens(messages: Sequence[Message], papers: Papers) -> int:
+    tokens = 0
+    for message in messages:
+        tokens += message.token_count + _BLOCK_OVERHEAD_TOKENS
+        paper = _paper_of(message, papers)
+        if paper is not None:
+            tokens += paper.context_tokens + _BLOCK_OVERHEAD_TOKENS + _paper_guide()[1]
+    return tokens
+
+
+def _paper_of(message: Message, papers: Papers) -> PaperPassage | None:
+    """The paper a passage came from (an attempt's is for its critique's prompt)."""
+    return papers.get(message.position) if message.kind is Kind.passage else None
+
+
+def paper_part(context: str, nonce: str) -> str:
+    """A passage's paper context, fenced, and how to use it (prompts/paper.md)."""
+    return f"{delimit('PAPER CONTEXT', context, nonce)}\n\n{_paper_guide()[0]}"
+
+
+def paper_part_tokens(context_tokens: int) -> int:
+    return context_tokens + _BLOCK_OVERHEAD_TOKENS + _paper_guide()[1]
+
+
+def _paper_guide() -> tuple[str, int]:
+    return _rendered_guide(prompts.load("paper"))
+
+
+@cache  # the same text for every passage of every paper
+def _rendered_guide(prompt: prompts.Prompt) -> tuple[str, int]:
+    text = prompt.render().strip()
+    return text, count_text(text)
 
 
 def _system() -> tuple[prompts.Prompt, ChatMessage]:
@@ -123,10 +168,11 @@ def _learner_turn(
     *,
     grounded: bool,
     framing: Framing,
+    papers: Papers,
 ) -> ChatMessage:
     """The learner's messages, and the instruction they were answered under (a critique's
     attempt has none: the critique had its own prompt)."""
-    text, tokens = _blocks(asked, nonce), _block_tokens(asked)
+    text, tokens = _blocks(asked, nonce, papers), _block_tokens(asked, papers)
     if answer is not None and answer.kind in (Kind.explanation, Kind.answer):
         instruction, instruction_tokens = _instruction(
             _task(answer, asked, grounded, framing.paper),
@@ -147,7 +193,7 @@ def _task(answer: Message, asked: Sequence[Message], grounded: bool, paper: str 
 
 
 def _chat(
-    messages: Sequence[Message], nonce: str, framing: Framing
+    messages: Sequence[Message], nonce: str, framing: Framing, papers: Papers
 ) -> tuple[list[ChatMessage], int | None]:
     """The turns of the session up to its last message (the answer being written), and
     which turn holds the passage under discussion (the latest one).
@@ -169,7 +215,9 @@ def _chat(
         if unanswered and not current and under_discussion not in asked:
             continue
         grounded = grounded or any(m.kind is Kind.passage for m in asked)
-        turn = _learner_turn(asked, answer, nonce, grounded=grounded, framing=framing)
+        turn = _learner_turn(
+            asked, answer, nonce, grounded=grounded, framing=framing, papers=papers
+        )
         if turns and turns[-1].role == "user":
             last = turns.pop()
             turn = ChatMessage(
@@ -191,14 +239,16 @@ def build_call(
     earlier: Sequence[Message],
     answer: Message,
     paper: str | None = None,
+    papers: Papers | None = None,
     learner_notes: Told | None = None,
 ) -> Call:
     """The chat for `answer`, given the session's messages before it (and the title of
-    the paper the session reads, if the learner linked it to one, and what Tutor knows
-    about the learner that bears on it)."""
+    the paper the session reads, if the learner linked it to one, the passages of
+    papers its messages came from, and what Tutor knows about the learner that bears
+    on it)."""
     prompt, system = _system()
     framing = Framing(words=answer_words(budget), paper=paper)
-    turns, passage_turn = _chat([*earlier, answer], nonce, framing)
+    turns, passage_turn = _chat([*earlier, answer], nonce, framing, papers or {})
     latest = turns.pop()  # the learner's latest turn: the answer is not written yet
     if learner_notes is not None:
         # In the latest turn only: the history before it stays byte for byte what it
@@ -226,11 +276,14 @@ def build_call(
 
 
 def _prompts_in(messages: Sequence[ChatMessage]) -> tuple[prompts.Prompt, ...]:
-    """The turn instruction and the level guides whose text the chat holds."""
+    """The turn instruction, and the level guides and the paper prompt whose text the
+    chat holds."""
     user_text = "\n".join(m.content for m in messages if m.role == "user")
+    candidates = [_guide(level) for level in Level]
+    if "<<<PAPER CONTEXT " in user_text:
+        # Loaded only then: a prompt set made before papers (`tutor eval --prompts`) has none.
+        candidates.append(prompts.load("paper"))
     guides = tuple(
-        guide
-        for guide in (_guide(level) for level in Level)
-        if guide.body.strip() and guide.body.strip() in user_text
+        guide for guide in candidates if guide.body.strip() and guide.body.strip() in user_text
     )
     return (prompts.load("turn"), *guides)

@@ -104,9 +104,14 @@ class TurnContext:
     async def budget(self) -> Budget:
         return await self.llm.budget("explain")
 
-    async def answer(self, turn: Turn) -> Response:
+    async def answer(self, turn: Turn, *, stumped: bool = False) -> Response:
         return await respond(
-            self.request, turn, llm=self.llm, database=self.database, in_flight=self.in_flight
+            self.request,
+            turn,
+            llm=self.llm,
+            database=self.database,
+            in_flight=self.in_flight,
+            stumped=stumped,
         )
 
 
@@ -168,13 +173,21 @@ def _answer(turn: Turn, *, llm: Model, database: Database, in_flight: InFlight) 
 
 
 async def respond(
-    request: Request, turn: Turn, *, llm: Model, database: Database, in_flight: InFlight
+    request: Request,
+    turn: Turn,
+    *,
+    llm: Model,
+    database: Database,
+    in_flight: InFlight,
+    stumped: bool = False,
 ) -> Response:
+    """The answer as JSON, or as events; `stumped` (the learner said they are lost)
+    goes on the `done` event, for the web app to offer the way back."""
     answer = _answer(turn, llm=llm, database=database, in_flight=in_flight)
     answer.open(turn.call)
     with answer.writing():
         if wants_event_stream(request):
-            return await _streamed(request, answer, turn)
+            return await _streamed(request, answer, turn, stumped=stumped)
         try:
             message = await answer.whole(cut=in_flight.grace_over())
         except LLMFailure as failure:
@@ -183,24 +196,28 @@ async def respond(
     return JSONResponse(envelope.model_dump(mode="json"))
 
 
-async def _streamed(request: Request, answer: Answer[Message], turn: Turn) -> Response:
+async def _streamed(
+    request: Request, answer: Answer[Message], turn: Turn, *, stumped: bool
+) -> Response:
     """An event stream, once the model has started or 5 seconds have passed; a failure
     before either is an ordinary error response."""
     try:
         started = await answer.started(within=_START_STREAMING_AFTER_SECONDS)
     except LLMFailure as failure:
         raise _retryable(failure, turn) from None
-    return _event_stream(request, answer, turn, waited=not started)
+    return _event_stream(request, answer, turn, waited=not started, stumped=stumped)
 
 
 def _event_stream(
-    request: Request, answer: Answer[Message], turn: Turn, *, waited: bool
+    request: Request, answer: Answer[Message], turn: Turn, *, waited: bool, stumped: bool
 ) -> _AnswerEventStream:
     settings: Settings = request.app.state.settings
     metrics: Metrics = request.app.state.metrics
     stopping = anyio.Event()
     grace_over = _grace_over(stopping, settings.shutdown_grace_seconds)
-    events = _events(answer, turn, grace_over=grace_over, scope=request.scope, waited=waited)
+    events = _events(
+        answer, turn, grace_over=grace_over, scope=request.scope, waited=waited, stumped=stumped
+    )
     return _AnswerEventStream(
         events,
         stopping=stopping,
@@ -221,6 +238,7 @@ async def _events(
     grace_over: Coroutine[None, None, None],
     scope: Scope,
     waited: bool,
+    stumped: bool,
 ) -> AsyncIterator[ServerSentEvent | bytes]:
     cut = asyncio.ensure_future(grace_over)
     with answer.writing():
@@ -239,7 +257,7 @@ async def _events(
                 yield ServerSentEvent(event="error", data=json.dumps(payload))
                 return
             envelope = MessageEnvelope(message=MessageOut.of(answer.kept))
-            yield ServerSentEvent(event="done", data=envelope.model_dump_json())
+            yield ServerSentEvent(event="done", data=_done(envelope, stumped=stumped))
         finally:
             grace_ran_out = cut.done() and not cut.cancelled()
             cut.cancel()
@@ -247,6 +265,12 @@ async def _events(
                 # Cut short: the client went away, or the server's last moments ran out.
                 why = Interruption.server_stopped if grace_ran_out else Interruption.client_gone
                 await answer.interrupt(why)
+
+
+def _done(envelope: MessageEnvelope, *, stumped: bool) -> str:
+    if not stumped:
+        return envelope.model_dump_json()
+    return json.dumps({**envelope.model_dump(mode="json"), "stumped": True})
 
 
 def _delta(piece: str) -> bytes:

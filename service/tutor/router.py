@@ -22,7 +22,8 @@ from service.openapi_docs import (
     error_responses,
 )
 from service.pagination import CursorParam, Limit, Page
-from service.sessions import service
+from service.prerequisites.lost import says_lost
+from service.sessions import passages, service
 from service.sessions.messages import SessionBusy, TooManyTokens
 from service.sessions.models import Kind
 from service.sessions.schemas import (
@@ -97,7 +98,7 @@ async def create_session(
 ) -> SessionOut:
     """An empty session, on a source of yours (`source_id`) or none. Without a `title`,
     the first passage or question names it."""
-    return SessionOut.model_validate(await service.create_session(db, learner=learner, data=body))
+    return SessionOut.of(await service.create_session(db, learner=learner, data=body))
 
 
 @router.get(
@@ -113,7 +114,10 @@ async def list_sessions(
     sessions, next_cursor = await service.list_sessions(
         db, learner=learner, cursor=cursor, limit=limit
     )
-    return Page(items=[SessionOut.model_validate(s) for s in sessions], next_cursor=next_cursor)
+    latest = await passages.latest_passages(db, session_ids=[s.id for s in sessions])
+    return Page(
+        items=[SessionOut.of(s, latest.get(s.id)) for s in sessions], next_cursor=next_cursor
+    )
 
 
 @router.get(
@@ -130,7 +134,7 @@ async def get_session(
     session = await service.get_session(
         db, learner=learner, session_id=session_id, with_messages=True
     )
-    return SessionDetail.of(session)
+    return SessionDetail.of(session, await passages.passages_in(db, session_id=session.id))
 
 
 @router.patch(
@@ -146,7 +150,8 @@ async def update_session(
     session = await service.update_session(
         db, learner=learner, session_id=session_id, changes=body.changes()
     )
-    return SessionOut.model_validate(session)
+    latest = await passages.latest_passages(db, session_ids=[session.id])
+    return SessionOut.of(session, latest.get(session.id))
 
 
 @router.delete(
@@ -169,12 +174,17 @@ async def delete_session(
     response_model=MessageEnvelope,
     operation_id="explainPassage",
     summary="Explain a passage",
-    responses=_answer_responses(JSON_BODY, _too_long("passage_too_long", "passage")),
+    responses=_answer_responses(
+        JSON_BODY, _too_long("passage_too_long", "passage"), passages.FROM_PAPER_REFUSALS
+    ),
 )
 async def explain(session_id: uuid.UUID, body: ExplainRequest, turn: TurnDep) -> Response:
     """Explain a passage of a paper at the chosen level (`eli5`, `intuition`,
-    `rigorous`), with the learner's `question` if any. The passage is saved before the
-    model is called: if the model fails, the answer is kept as failed, and
+    `rigorous`), with the learner's `question` if any. With `from_paper` (the blocks of
+    a paper of yours it was selected from), the prompt also carries where the passage
+    sits in the paper and the symbols it uses as the paper defined them earlier, and
+    the session remembers the passage. The passage is saved before the model is
+    called: if the model fails, the answer is kept as failed, and
     `error.details.message_id` (or the `error` event's `message_id`) names it to retry."""
     started = await turns.start_explain(
         turn.db,
@@ -203,7 +213,7 @@ async def follow_up(session_id: uuid.UUID, body: FollowUpRequest, turn: TurnDep)
         session_id=session_id,
         request=body,
     )
-    return await turn.answer(started)
+    return await turn.answer(started, stumped=says_lost(body.content))
 
 
 @router.post(
@@ -236,7 +246,10 @@ async def retry(session_id: uuid.UUID, message_id: uuid.UUID, turn: TurnDep) -> 
             critique=critique,
         )
         envelope = CritiqueEnvelope(
-            message=MessageOut.of(answer), critique=CritiqueOut.of(critique, answer)
+            message=MessageOut.of(answer),
+            critique=CritiqueOut.of(
+                critique, answer, stumped=await critiques.is_stumped(turn.db, critique=critique)
+            ),
         )
         return JSONResponse(envelope.model_dump(mode="json"))
     started = await turns.commit_turn(

@@ -92,8 +92,25 @@ ANSWER_EVENTS: dict[str, Any] = {
         _event("delta", _schema_of(AnswerDelta), "The next piece of the answer's text."),
         _event(
             "done",
-            {"$ref": _COMPONENTS.format(model="MessageEnvelope")},
-            "The answer is complete: the saved message, as the JSON answer would have it.",
+            {
+                "allOf": [
+                    {"$ref": _COMPONENTS.format(model="MessageEnvelope")},
+                    {
+                        "type": "object",
+                        "properties": {
+                            "stumped": {
+                                "type": "boolean",
+                                "description": "Present and true when the follow-up said "
+                                "the learner is lost (“I’m lost”, “I don’t get it”): "
+                                "offer the way back, POST /v1/sessions/{session_id}/"
+                                "prerequisites with `trigger: lost`.",
+                            }
+                        },
+                    },
+                ]
+            },
+            "The answer is complete: the saved message, as the JSON answer would have it "
+            "(and `stumped`, on a follow-up that says the learner is lost).",
         ),
         _event(
             "error",

@@ -27,11 +27,20 @@ from service.llm.budget import Budget
 from service.llm.model import Call
 from service.llm.tokens import PromptTooLong, count_text
 from service.sessions.messages import SessionBusy, TooManyTokens, append_message
-from service.sessions.models import Kind, Level, Message, MessageStatus, Role, TutorSession
+from service.sessions.models import (
+    Kind,
+    Level,
+    Message,
+    MessageStatus,
+    PaperPassage,
+    Role,
+    TutorSession,
+)
+from service.sessions.passages import anchor, keep, passages_in
 from service.sessions.schemas import ExplainRequest, FollowUpRequest
 from service.sessions.service import get_session
 from service.sources.queries import source_title
-from service.tutor.prompting import build_call
+from service.tutor.prompting import build_call, paper_part_tokens
 from service.tutor.queries import mark_answer_ended
 
 _TITLE_LENGTH = 200
@@ -86,6 +95,20 @@ def _material(earlier: Sequence[Message]) -> str:
     return "\n\n".join([*passages[-1:], *(m.content for m in reversed(asked))])
 
 
+async def _papers_of(
+    db: AsyncSession, session: TutorSession, new: PaperPassage | None
+) -> dict[int, PaperPassage]:
+    """The session's passages of papers by the position of their message: those stored,
+    and the one being added with this turn (its message has no id before the flush)."""
+    positions = {m.id: m.position for m in session.messages}
+    with db.no_autoflush:
+        stored = await passages_in(db, session_id=session.id)
+    papers = {positions[id_]: row for id_, row in stored.items() if id_ in positions}
+    if new is not None:
+        papers[new.message.position] = new
+    return papers
+
+
 async def commit_turn(
     db: AsyncSession,
     *,
@@ -93,10 +116,12 @@ async def commit_turn(
     budget: Budget,
     session: TutorSession,
     answer: Message,
+    new_passage: PaperPassage | None = None,
 ) -> Turn:
     # Build the prompt before committing: a prompt that cannot fit is refused whole.
     earlier = [m for m in session.messages if m.position < answer.position]
     paper = await _paper_of(db, session)
+    papers = await _papers_of(db, session, new_passage)
     notes = await told_about(db, learner.id, _material(earlier))
     try:
         call = build_call(
@@ -106,6 +131,7 @@ async def commit_turn(
             earlier=earlier,
             answer=answer,
             paper=paper,
+            papers=papers,
             learner_notes=notes,
         )
     except PromptTooLong as exc:
@@ -132,9 +158,23 @@ async def start_explain(
     passage_tokens = _check_size(
         request.passage, budget=budget, what="passage", code="passage_too_long"
     )
+    from_paper = None
+    if request.from_paper is not None:
+        from_paper = await anchor(
+            db,
+            learner=learner,
+            session=session,
+            where=request.from_paper,
+            selected=request.passage,
+            budget=budget,
+        )
+        # The context goes with the passage into every later prompt: it counts as it.
+        total = passage_tokens + paper_part_tokens(from_paper.context_tokens)
+        if total > budget.passage:
+            raise TooManyTokens("passage", "passage_too_long", total, budget.passage)
     if session.title is None:
         session.title = _title_from(request.passage)
-    append_message(
+    message = append_message(
         session,
         role=Role.learner,
         kind=Kind.passage,
@@ -142,6 +182,7 @@ async def start_explain(
         level=request.level,
         token_count=passage_tokens,
     )
+    stored = keep(db, from_paper, message) if from_paper is not None else None
     if request.question and request.question.strip():
         question = request.question.strip()
         append_message(
@@ -159,7 +200,9 @@ async def start_explain(
         level=request.level,
         status=MessageStatus.streaming,
     )
-    return await commit_turn(db, learner=learner, budget=budget, session=session, answer=answer)
+    return await commit_turn(
+        db, learner=learner, budget=budget, session=session, answer=answer, new_passage=stored
+    )
 
 
 def _latest_level(messages: Sequence[Message]) -> Level:

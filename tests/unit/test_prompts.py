@@ -67,6 +67,7 @@ def test_unknown_or_unsafe_names() -> None:
         "level-eli5",
         "level-intuition",
         "level-rigorous",
+        "paper",
         "critique",
         "distill",
         "study_log",

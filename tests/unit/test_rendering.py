@@ -464,3 +464,12 @@ def test_math_hyperlink_keeps_content_but_not_href() -> None:
 
     assert math.text == "x"
     assert "evil.example" not in render_markdown(r"$\href{https://evil.example/}{x}$")
+
+
+def test_math_can_keep_its_latex_for_a_reader_to_copy_back() -> None:
+    html = render_markdown("divide each by $\\sqrt{d_k}$, then", math="mathml-with-source")
+    [math] = parse(html).find("math")
+
+    assert math.attrs["alttext"] == "\\sqrt{d_k}"
+    assert "alttext" not in render_markdown("divide each by $\\sqrt{d_k}$")  # not by default
+    assert_safe(html)

@@ -2,8 +2,11 @@
 import { api } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, formatDateTime, h, labelled, serverHtml } from "../lib/dom.js";
+import { takeOver } from "../lib/handoff.js";
+import { fromPaperLine } from "../lib/papers.js";
 import { announce, errorBox, submitOnCtrlEnter } from "../lib/ui.js";
 import { asksACheck, checkPanel } from "./check.js";
+import { prerequisitePanel } from "./prerequisites.js";
 
 export const LEVELS = [
   { value: "eli5", label: "ELI5" },
@@ -39,6 +42,7 @@ export function messageElement(message, { onRetry } = {}) {
       h("time", { datetime: message.created_at }, formatDateTime(message.created_at)),
       message.truncated ? h("span", {}, "· cut short at the length limit") : null,
     ),
+    message.from_paper ? fromPaperLine(message.from_paper) : null,
     message.content ? serverHtml("div", message.html, { class: "body" }) : null,
     message.status !== "complete"
       ? h(
@@ -180,11 +184,13 @@ export async function renderTab(panel, { session, signal }) {
     setStreaming(controller);
     let stored = false;
     try {
-      const { message } = await api.stream(path, body, { onDelta: answer.append, signal: controller.signal });
+      const done = await api.stream(path, body, { onDelta: answer.append, signal: controller.signal });
       stored = true;
-      answer.element.replaceWith(shownMessage(message));
+      answer.element.replaceWith(shownMessage(done.message));
       announce("The answer is complete.");
       await reload();
+      // The learner said they are lost: the way back, without being asked twice.
+      if (done.stumped) stuck.request("lost");
     } catch (error) {
       if (signal.aborted) return true; // left the page; the server keeps what was written
       // The server stores the learner's text before calling the model: a failure with a
@@ -319,10 +325,19 @@ export async function renderTab(panel, { session, signal }) {
       h("button", { type: "submit", class: "primary", "data-send": true }, "Ask"),
       h("button", { type: "button", "data-send": true, onclick: () => sendFollowUp("Explain that more simply: plainer words and an everyday analogy.", shiftedLevel(-1)) }, "Simpler"),
       h("button", { type: "button", "data-send": true, onclick: () => sendFollowUp("Go deeper: the precise version, with the math and every symbol defined.", shiftedLevel(1)) }, "Deeper"),
+      h("button", { type: "button", class: "im-lost", onclick: () => stuck.request("lost") }, "I'm lost"),
     ),
   );
 
   const stopButton = h("button", { type: "button", hidden: true, onclick: () => streaming?.abort() }, "Stop");
+  // What the passage rests on, when the learner is lost (pages/prerequisites.js).
+  const stuck = prerequisitePanel({
+    session,
+    signal,
+    onAsk: (text) => {
+      if (!streaming) sendFollowUp(text, latestAnswerLevel(messages));
+    },
+  });
 
   function updateComposer() {
     followUpForm.hidden = !messages.some((message) => message.role === "tutor" && message.kind !== "critique");
@@ -335,5 +350,17 @@ export async function renderTab(panel, { session, signal }) {
   submitOnCtrlEnter(followUp.control);
   renderMessages();
   updateComposer();
-  fill(panel, list, h("div", { class: "actions" }, stopButton), alerts, followUpForm, explainForm);
+  fill(panel, list, h("div", { class: "actions" }, stopButton), alerts, stuck.element, followUpForm, explainForm);
+  stuck.showLatest();
+  // "Ask here" on the explain-back tab's path back: the question, sent here.
+  const asked = takeOver("ask", session.id);
+  if (asked?.content) sendFollowUp(asked.content, latestAnswerLevel(messages));
+  // A passage picked in the reader (pages/reader.js), sent once the tab is on screen.
+  const picked = takeOver("explain", session.id);
+  if (picked) {
+    const sent = [["passage", picked.passage]];
+    converse(`sessions/${session.id}/explain`, picked, sent, picked.level).then((stored) => {
+      if (!stored && !passage.control.value) passage.control.value = picked.passage;
+    });
+  }
 }

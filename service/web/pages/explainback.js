@@ -3,9 +3,12 @@
 import { api } from "../lib/api.js";
 import { clearDraft, keepDraft } from "../lib/drafts.js";
 import { fill, h, labelled, plural } from "../lib/dom.js";
+import { handOver, takeOver } from "../lib/handoff.js";
+import { fromPaperLine } from "../lib/papers.js";
 import { announce, errorBox, submitOnCtrlEnter } from "../lib/ui.js";
 import { LEVELS } from "./chat.js";
 import { attemptCard, critiqueElement, VERDICTS } from "./critique.js";
+import { prerequisitePanel } from "./prerequisites.js";
 
 // The server compares concepts this way (critiques/service.py concept_key).
 const conceptKey = (concept) => concept.trim().toLocaleLowerCase().split(/\s+/).join(" ");
@@ -38,6 +41,16 @@ export async function renderTab(panel, { session, signal }) {
   const alerts = h("div", { class: "critique-alerts" });
   const result = h("div", { class: "critique-result" });
   const history = h("div", { class: "critique-history" });
+  // Two failed attempts on a concept: what it rests on (pages/prerequisites.js). "Ask
+  // here" asks in the chat tab, which sends the question left for it.
+  const stuck = prerequisitePanel({
+    session,
+    signal,
+    onAsk: (content) => {
+      handOver("ask", session.id, { content });
+      window.location.hash = `#/sessions/${session.id}`;
+    },
+  });
 
   const concept = labelled(
     "Concept",
@@ -66,6 +79,9 @@ export async function renderTab(panel, { session, signal }) {
     h("textarea", { name: "passage", rows: 5 }),
     "Leave empty to be judged against this session's passages.",
   );
+  // A passage picked in the reader (pages/reader.js): the concept and reference filled in.
+  const picked = takeOver("explain-back", session.id);
+  const anchor = picked?.place ? fromPaperLine(picked.place, { prefix: "Picked from " }) : null;
   const submit = h("button", { type: "submit", class: "primary" }, "Critique my explanation");
   const status = h("p", { class: "busy-status", role: "status" });
   const reference = h(
@@ -73,6 +89,7 @@ export async function renderTab(panel, { session, signal }) {
     { class: "reference" },
     h("summary", {}, "Judge against a passage of your own"),
     passage.field,
+    anchor,
   );
   const form = h(
     "form",
@@ -199,6 +216,7 @@ export async function renderTab(panel, { session, signal }) {
     }
     showConcept(critique.concept, { focus: true });
     announce(critique.low_effort ? "The tutor asks for a real attempt." : `Critique ready: ${VERDICTS[critique.verdict]}, ${critique.score} out of 5.`);
+    if (critique.stumped) stuck.request("critiques", critique.concept);
   }
 
   function failed(error, retryId) {
@@ -218,6 +236,8 @@ export async function renderTab(panel, { session, signal }) {
     if (busy) return;
     const body = { concept: concept.control.value.trim(), explanation: explanation.control.value };
     if (passage.control.value.trim()) body.passage = passage.control.value;
+    // Anchored to the paper's blocks while the reference is still the passage picked there.
+    if (picked && passage.control.value === picked.passage) body.from_paper = picked.from_paper;
     if (depth.control.value) body.level = depth.control.value;
     alerts.replaceChildren();
     setBusy(true, "The tutor is reading your explanation… this can take a minute.");
@@ -248,12 +268,17 @@ export async function renderTab(panel, { session, signal }) {
   keepDraft(explanation.control, draftName, { signal });
   keepDraft(concept.control, `${draftName}.concept`, { signal });
   keepDraft(passage.control, `${draftName}.passage`, { signal });
+  if (picked) {
+    concept.control.value = picked.concept ?? "";
+    passage.control.value = picked.passage;
+    for (const control of [concept.control, passage.control]) control.dispatchEvent(new Event("input"));
+  }
   if (passage.control.value) reference.open = true;
   submitOnCtrlEnter(explanation.control);
 
   const latest = critiques.at(-1);
   if (latest && !concept.control.value) concept.control.value = latest.concept;
-  fill(panel, picker, form, alerts, result, history);
+  fill(panel, picker, form, alerts, result, stuck.element, history);
   if (latest) showConcept(latest.concept);
   else renderPicker();
 }

@@ -1,6 +1,7 @@
 // What the review page shows: a card, the grade buttons of the learner's scheduler
 // (SM-2's six, or FSRS's four as in Anki), and the end of a sitting.
 import { formatDate, h, plural, serverHtml } from "../lib/dom.js";
+import { fromPaperLine } from "../lib/papers.js";
 
 /** SM-2's grades, each in plain words (the published scale, shortened). */
 export const GRADES = [
@@ -105,6 +106,8 @@ export function cardView(card, scale = SCALES.sm2) {
     ),
     serverHtml("section", card.front_html, { class: "front", "aria-label": "Question" }),
     back,
+    // A card distilled from a passage links home: the reader opens at it, marked.
+    card.from_paper ? fromPaperLine(card.from_paper) : null,
   );
   return { element, back };
 }

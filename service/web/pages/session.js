@@ -1,6 +1,7 @@
 // One session: its title and three tabs (chat, explain it back, make cards).
 import { api } from "../lib/api.js";
 import { fill, h } from "../lib/dom.js";
+import { fromPaperLine } from "../lib/papers.js";
 
 const TABS = [
   { slug: "", label: "Chat", load: () => import("./chat.js") },
@@ -25,6 +26,8 @@ export async function render(view, { params, signal }) {
     h("p", { class: "meta" }, h("a", { href: "#/" }, "← Sessions")),
     h("h1", {}, session.title || "Untitled session"),
     source ? h("p", { class: "meta" }, "Source: ", source.url ? h("a", { href: source.url, rel: "noopener noreferrer", target: "_blank" }, source.title) : source.title) : null,
+    // The passage of the paper this session is about now (its latest picked in the reader).
+    session.passage ? fromPaperLine(session.passage, { prefix: "Reading " }) : null,
     h(
       "nav",
       { class: "tabs", "aria-label": "Session" },

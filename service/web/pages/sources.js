@@ -99,6 +99,8 @@ export async function render(view, { signal }) {
     let source = initial;
     const item = h("li", { class: "item source-item", dataset: { sourceId: source.id } });
     const slot = h("div");
+    // Filled once the source's document is known: a link to read it, and how the reading goes.
+    const reading = h("span", { class: "reading" });
 
     function show(focusSelector) {
       const titleId = uniqueId("source");
@@ -115,8 +117,10 @@ export async function render(view, { signal }) {
             "div",
             { class: "actions" },
             status,
+            reading,
             h("button", { type: "button", class: "primary", "data-action": "start", onclick: startSession }, "Start a session"),
             h("a", { class: "button", href: `#/cards?source=${encodeURIComponent(source.id)}` }, "Cards"),
+            h("button", { type: "button", "data-action": "pdf", "aria-expanded": "false", onclick: showUpload }, "Add PDF"),
             h("button", { type: "button", "data-action": "edit", onclick: showEdit }, "Edit"),
             h("button", { type: "button", class: "danger", "data-action": "delete", onclick: remove }, "Delete"),
           ),
@@ -142,6 +146,60 @@ export async function render(view, { signal }) {
     async function startSession(event) {
       const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: sessionTitleFrom(source.title) }, { signal }), slot);
       if (session) navigate(`/sessions/${session.id}`);
+    }
+
+    /** Whether the source has a paper to read (GET …/document answers 404 no_document if not). */
+    async function checkDocument() {
+      let doc;
+      try {
+        doc = await api.get(`sources/${source.id}/document?limit=1`, { signal });
+      } catch (error) {
+        if (error?.name !== "AbortError" && error?.code !== "no_document") fill(reading, h("span", { class: "meta" }, "Its paper could not be checked."));
+        return;
+      }
+      const state = { pending: "being read", extracting: "being read", failed: "could not be read" }[doc.status];
+      fill(
+        reading,
+        h("a", { class: "button", href: `#/sources/${source.id}/paper`, "data-action": "read" }, "Read"),
+        state ? h("span", { class: "meta" }, ` The paper is ${state}.`) : null,
+      );
+    }
+
+    function showUpload(event) {
+      const toggle = event.currentTarget;
+      if (slot.querySelector("form")) {
+        fill(slot);
+        toggle.setAttribute("aria-expanded", "false");
+        return;
+      }
+      toggle.setAttribute("aria-expanded", "true");
+      const file = labelled(
+        `PDF of “${source.title}”`,
+        h("input", { type: "file", name: "file", accept: ".pdf,application/pdf", required: true }),
+        "Tutor reads it into sections and equations; you read it here and pick passages to explain.",
+      );
+      const errors = h("div");
+      const upload = h("button", { type: "submit", class: "primary" }, "Upload and read");
+      const form = h(
+        "form",
+        {
+          "aria-label": `Add a PDF to ${source.title}`,
+          onsubmit: async (submitted) => {
+            submitted.preventDefault();
+            const chosen = file.control.files[0];
+            if (!chosen) return;
+            const data = new FormData();
+            data.append("file", chosen, chosen.name);
+            const doc = await whileBusy(upload, () => api.upload(`sources/${source.id}/document`, data, { signal }), errors);
+            if (doc) navigate(`/sources/${source.id}/paper`);
+          },
+        },
+        file.field,
+        h("div", { class: "actions" }, upload),
+        errors,
+      );
+      fill(slot, form);
+      file.control.focus();
     }
 
     function showEdit() {
@@ -192,11 +250,19 @@ export async function render(view, { signal }) {
     }
 
     show();
+    checkDocument();
     return item;
   }
 
-  // Add a source
+  // Add a source: by its title, or a paper by its arXiv id (Tutor fetches and reads it).
   const fields = sourceFields();
+  const arxiv = labelled(
+    "arXiv id (optional)",
+    h("input", { name: "arxiv", maxlength: 300, autocomplete: "off", placeholder: "1706.03762" }),
+    "Or its arxiv.org address. Tutor fetches the paper and reads it; the title can stay empty.",
+  );
+  arxiv.control.addEventListener("input", () => { fields.title.control.required = !arxiv.control.value.trim(); }, { signal });
+  const addStatus = h("p", { class: "busy-status", role: "status" });
   keepDraft(fields.title.control, "source.title", { signal });
   keepDraft(fields.url.control, "source.url", { signal });
   keepDraft(fields.notes.control, "source.notes", { signal });
@@ -209,12 +275,22 @@ export async function render(view, { signal }) {
       "aria-labelledby": "add-source-heading",
       onsubmit: async (event) => {
         event.preventDefault();
-        const created = await whileBusy(add, () => api.post("sources", bodyOf(fields), { signal }), addErrors);
+        const wanted = bodyOf(fields);
+        const arxivId = arxiv.control.value.trim();
+        if (arxivId) {
+          wanted.arxiv = arxivId;
+          if (!wanted.title) delete wanted.title;
+          addStatus.textContent = "Fetching the paper from arXiv…";
+        }
+        const created = await whileBusy(add, () => api.post("sources", wanted, { signal }), addErrors);
+        addStatus.textContent = "";
         if (!created) return;
+        arxiv.control.value = "";
+        fields.title.control.required = true;
         clearDraft(fields.title.control, "source.title");
         clearDraft(fields.url.control, "source.url");
         clearDraft(fields.notes.control, "source.notes");
-        announce(`Added “${created.title}”.`);
+        announce(arxivId ? `Added “${created.title}”: Tutor is reading the paper.` : `Added “${created.title}”.`);
         if (!statusFilter || statusFilter === created.status) {
           sources.unshift(created);
           renderList();
@@ -223,11 +299,12 @@ export async function render(view, { signal }) {
       },
     },
     h("h2", { id: "add-source-heading" }, "Add a source"),
+    arxiv.field,
     fields.title.field,
     fields.url.field,
     h("div", { class: "field-row" }, fields.kind.field),
     fields.notes.field,
-    add,
+    h("div", { class: "actions" }, add, addStatus),
     addErrors,
   );
 

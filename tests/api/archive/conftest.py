@@ -15,7 +15,7 @@ from sqlalchemy import RowMapping, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.calls.models import LLMCall
-from service.cards.models import Card, CardKind, CardOrigin, CardStatus
+from service.cards.models import Card, CardKind, CardOrigin, CardPassage, CardStatus
 from service.cards.schedule import CardSchedule
 from service.checks.models import CheckAnswer, CheckResult, CheckStatus
 from service.db import utcnow
@@ -30,8 +30,17 @@ from service.papers.models import (
     PaperStatus,
     PaperSymbol,
 )
+from service.prerequisites.models import PrerequisitePath, Trigger
 from service.reviews.models import FsrsOptimization, IdempotencyKey, Review
-from service.sessions.models import Critique, Kind, Message, Role, TutorSession, Verdict
+from service.sessions.models import (
+    Critique,
+    Kind,
+    Message,
+    PaperPassage,
+    Role,
+    TutorSession,
+    Verdict,
+)
 from service.sources.models import Source, SourceKind
 from service.studylog.models import StudyLogEntry
 
@@ -99,6 +108,20 @@ async def fill_everything(db: AsyncSession, learner_id: uuid.UUID, *, words: str
         lapses=0,
     )
     card.tags = ["archive-test", words.split()[0].lower()]
+    # Where in the paper the passage and the card came from.
+    place = {
+        "source_id": source.id,
+        "first_block": 0,
+        "last_block": 0,
+        "paper_title": f"{words}: the paper",
+        "section_number": "1",
+        "section_heading": words,
+        "page": 1,
+    }
+    card.passage = CardPassage(**place)
+    passage = PaperPassage(
+        message_id=messages[0].id, **place, context=f"Paper: {words}", context_tokens=4
+    )
     check = CheckAnswer(
         session_id=session.id,
         message_id=messages[1].id,
@@ -107,6 +130,13 @@ async def fill_everything(db: AsyncSession, learner_id: uuid.UUID, *, words: str
         status=CheckStatus.graded,
         result=CheckResult.partly,
         card_id=card.id,
+    )
+    path = PrerequisitePath(
+        session_id=session.id,
+        trigger=Trigger.critiques,
+        concept=words,
+        summary=f"{words} rests on the softmax.",
+        concepts=[{"name": "softmax", "why": words, "known": False, "evidence": None}],
     )
     before = CardSchedule.of(card).snapshot()
     card.repetitions, card.interval, card.due = 1, 1, today + timedelta(days=1)
@@ -177,7 +207,7 @@ async def fill_everything(db: AsyncSession, learner_id: uuid.UUID, *, words: str
         [session, paper],
         messages,
         [critique, card, *paper_rows],
-        [check, review],
+        [check, review, path, passage],
     ):
         db.add_all(rows)
         await db.flush()

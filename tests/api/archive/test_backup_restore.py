@@ -83,7 +83,7 @@ def test_backup_then_restore_into_an_empty_data_directory_gives_the_same_data(
 
     assert saved.exit_code == 0, saved.output
     assert saved.stdout.startswith(f"Backed up {data_dir / 'tutor.db'} to {backup} (")
-    assert saved.stdout.endswith(" bytes, schema revision 0016).\n")
+    assert saved.stdout.endswith(" bytes, schema revision 0018).\n")
     assert sorted(path.name for path in backup.parent.iterdir()) == ["tutor-backup.db"]
     empty = tmp_path / "elsewhere" / "data"
 
@@ -91,7 +91,7 @@ def test_backup_then_restore_into_an_empty_data_directory_gives_the_same_data(
 
     assert restored.exit_code == 0, restored.output
     assert restored.stdout == (
-        f"Restored {backup} into {empty / 'tutor.db'} (schema revision 0016).\n"
+        f"Restored {backup} into {empty / 'tutor.db'} (schema revision 0018).\n"
     )
     before = rows(data_dir, every_row)
     assert sum(len(table) for table in before.values()) > 30
@@ -265,7 +265,7 @@ def test_a_backup_from_a_newer_tutor_is_refused(data_dir: Path, tmp_path: Path) 
     assert refused.exit_code == 1
     assert refused.stderr == (
         f"error: {backup} is at schema revision '9999', which this Tutor does not know (its "
-        "newest is 0016): it was written by a newer Tutor; restore it with that version\n"
+        "newest is 0018): it was written by a newer Tutor; restore it with that version\n"
     )
 
 
@@ -291,7 +291,7 @@ def test_an_older_backup_is_migrated_once_restored(
     assert restored.exit_code == 0, restored.output
     assert restored.stdout == (
         f"Restored {old} into {restored_dir / 'tutor.db'} (schema revision 0014, migrated "
-        "from 0014 to 0016).\n"
+        "from 0014 to 0018).\n"
     )
     listed = tutor(restored_dir, "learner", "list")
     assert listed.stdout.startswith("old-timer  timezone=UTC  active_keys=0  created=2025-01-01")

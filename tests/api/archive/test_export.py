@@ -28,6 +28,7 @@ FILES = {
     "messages": "messages.json",
     "critiques": "critiques.json",
     "check_answers": "check_answers.json",
+    "prerequisite_paths": "prerequisite_paths.json",
     "cards": "cards.json",
     "reviews": "reviews.json",
     "study_log": "study_log.json",
@@ -37,8 +38,17 @@ FILES = {
     "job_runs": "background_jobs.json",
 }
 # Tables whose rows are part of another's: the learner and their keys, a card's tags, what
-# was read from a paper.
-FOLDED = {"learners", "api_keys", "card_tags", "paper_sections", "paper_blocks", "paper_symbols"}
+# was read from a paper, the passage of a paper a message or a card came from.
+FOLDED = {
+    "learners",
+    "api_keys",
+    "card_tags",
+    "paper_sections",
+    "paper_blocks",
+    "paper_symbols",
+    "paper_passages",
+    "card_passages",
+}
 OTHER_FILES = {"learner.json", "manifest.json", "cards.apkg"}
 NAME = re.compile(r'attachment; filename="tutor-export-ada-\d{4}-\d{2}-\d{2}\.zip"')
 
@@ -150,7 +160,7 @@ async def test_tutor_export_writes_the_same_archive(
     (path,) = _here("tutor-export-ada-*.zip")  # the tests run in tmp_path
     assert (
         written.stdout
-        == f"Wrote {path}: 16 rows of 'ada' as JSON, and their cards as an Anki package.\n"
+        == f"Wrote {path}: 17 rows of 'ada' as JSON, and their cards as an Anki package.\n"
     )
     downloaded = zipfile.ZipFile(
         io.BytesIO((await client.get("/v1/export/all", headers=bearer(ada.key))).content)

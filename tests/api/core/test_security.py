@@ -79,6 +79,8 @@ CROSS_LEARNER: list[tuple[str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/sessions/{session_id}/checks", None),
     ("POST", "/v1/sessions/{session_id}/checks/{check_id}/retry", None),
     ("POST", "/v1/sessions/{session_id}/distill", {}),
+    ("POST", "/v1/sessions/{session_id}/prerequisites", {"trigger": "lost", "concept": None}),
+    ("GET", "/v1/sessions/{session_id}/prerequisites", None),
     ("GET", "/v1/cards/{card_id}", None),
     ("PATCH", "/v1/cards/{card_id}", {"front": "stolen", "status": "suspended"}),
     ("DELETE", "/v1/cards/{card_id}", None),
