@@ -17,11 +17,14 @@ from pydantic import BaseModel
 from service.config import Settings
 from service.evals.judge import Judge, Verdict
 from service.evals.metrics import Scores, scores_for
+from service.evals.paper_runner import play_paper
 from service.evals.promptsets import PromptSet
 from service.evals.runner import Outcome, Tutor, eval_settings, running_tutor
 from service.evals.scenarios import (
+    CATEGORIES,
     CritiqueScenario,
     Explained,
+    PaperScenario,
     Scenario,
 )
 
@@ -37,6 +40,13 @@ class ScenarioResult:
     scores: Scores
     judged: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def key(self) -> str:
+        """The scenario's id; for a paper scenario's pasted run, "<id>:paper-pasted"."""
+        if self.category in CATEGORIES:
+            return self.scenario.id
+        return f"{self.scenario.id}:{self.category}"
+
 
 @dataclass
 class SetResult:
@@ -51,7 +61,7 @@ async def _judged(judge: Judge, scenario: Scenario, outcome: Outcome) -> dict[st
     shown = outcome.answers[0].text
     if isinstance(scenario, CritiqueScenario):
         graded: BaseModel | None = await judge.feedback(scenario.explanation, shown)
-    elif isinstance(scenario, Explained):
+    elif isinstance(scenario, Explained | PaperScenario):
         graded = await judge.explanation(scenario.passage, scenario.level.value, shown)
     else:
         return {}
@@ -74,11 +84,16 @@ async def run_set(
     async with running_tutor(eval_settings(settings, folder), prompt_set) as tutor:
         for index, (category, scenario) in enumerate(scenarios, start=1):
             progress(f"[{prompt_set.label}] {index}/{len(scenarios)} {scenario.id}")
-            outcome = await tutor.run(category, scenario)
-            result = ScenarioResult(category, scenario, outcome, scores_for(scenario, outcome))
-            if judge:
-                result.judged = await _judged(_judge_of(tutor), scenario, outcome)
-            results.append(result)
+            if isinstance(scenario, PaperScenario):
+                outcomes = await play_paper(tutor, scenario)  # pasted, then picked
+            else:
+                outcomes = [await tutor.run(category, scenario)]
+            for outcome in outcomes:
+                scores = scores_for(scenario, outcome)
+                result = ScenarioResult(outcome.category, scenario, outcome, scores)
+                if judge:
+                    result.judged = await _judged(_judge_of(tutor), scenario, outcome)
+                results.append(result)
     return SetResult(prompt_set, results)
 
 
@@ -92,7 +107,7 @@ def _request_of(scenario: Scenario) -> str:
             f"Critique the learner's explanation of {scenario.concept} "
             f"(aimed at depth {scenario.level.value}):\n\n{scenario.explanation}"
         )
-    if isinstance(scenario, Explained):
+    if isinstance(scenario, Explained | PaperScenario):
         return f"Explain at depth {scenario.level.value}:\n\n{scenario.passage}"
     return ""
 
@@ -116,8 +131,8 @@ async def pairwise(
             replies = (_first_reply(a.outcome), _first_reply(b.outcome))
             if not request or None in replies:
                 continue
-            progress(f"[pairwise] {a.scenario.id}")
-            verdicts[a.scenario.id] = await judge.pairwise(request, *replies)  # type: ignore[arg-type]
+            progress(f"[pairwise] {a.key}")
+            verdicts[a.key] = await judge.pairwise(request, *replies)  # type: ignore[arg-type]
     return verdicts
 
 

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 
 from service.cards.quality import quality_flags
 from service.checks.question import check_question
+from service.evals.paper_metrics import paper_scores
 from service.evals.runner import Outcome
 from service.evals.scenarios import (
     AdaptScenario,
@@ -27,6 +28,7 @@ from service.evals.scenarios import (
     FollowUp,
     FollowUpScenario,
     Mistake,
+    PaperScenario,
     Scenario,
 )
 from service.sessions.models import Level
@@ -148,6 +150,23 @@ def explain_scores(
     if isinstance(scenario, FollowUpScenario):
         scores |= _followup_scores(scenario, rest, material)
     return scores
+
+
+def paper_explain_scores(scenario: PaperScenario, outcome: Outcome) -> Scores:
+    """The explanation's scores, and what it does with the paper: pasted or picked."""
+    if not outcome.answers or outcome.answers[0].error:
+        return {"answered": 0.0}
+    text = outcome.answers[0].text
+    scores: Scores = {"answered": 1.0}
+    scores |= answer_scores(
+        text,
+        material=f"{scenario.passage}\n{scenario.question or ''}",
+        level=scenario.level,
+        key_terms=scenario.key_terms,
+        notation=scenario.notation,
+        followup=None,
+    )
+    return scores | paper_scores(scenario, text)
 
 
 def _followup_scores(scenario: FollowUpScenario, answers: Sequence[Any], material: str) -> Scores:
@@ -384,6 +403,8 @@ def scores_for(scenario: Scenario, outcome: Outcome) -> Scores:
         scores = critique_scores(scenario, outcome)
     elif isinstance(scenario, CheckScenario):
         scores = check_scores(scenario, outcome)
+    elif isinstance(scenario, PaperScenario):
+        scores = paper_explain_scores(scenario, outcome)
     else:
         scores = card_scores(scenario, outcome)
     return scores | injection_scores(scenario, outcome)

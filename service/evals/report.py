@@ -11,7 +11,7 @@ from typing import Any
 
 from service.evals.evaluation import SetResult
 from service.evals.judge import Verdict
-from service.evals.scenarios import CATEGORIES
+from service.evals.scenarios import REPORTED
 
 # Lower is better for these; for every other metric higher is better.
 LOWER_IS_BETTER = frozenset(
@@ -39,7 +39,7 @@ def averages(result: SetResult) -> Averages:
 
 
 def _ordered(keys: set[tuple[str, str]]) -> list[tuple[str, str]]:
-    return sorted(keys, key=lambda k: (CATEGORIES.index(k[0]), k[1].startswith("judge_"), k[1]))
+    return sorted(keys, key=lambda k: (REPORTED.index(k[0]), k[1].startswith("judge_"), k[1]))
 
 
 def _cell(found: tuple[float, int] | None) -> str:
@@ -137,7 +137,7 @@ def as_json(
                     for (category, metric), (mean, count) in sorted(averages(r).items())
                 },
                 "scenarios": {
-                    s.scenario.id: {
+                    s.key: {
                         "category": s.category,
                         "kind": s.scenario.kind,
                         "scores": s.scores,

@@ -52,11 +52,13 @@ def _rescored(
         digest=stored["digest"],
     )
     results = []
-    for scenario_id, kept in stored["scenarios"].items():
-        if scenario_id not in by_id:
-            continue
-        category, scenario = by_id[scenario_id]
+    for kept in stored["scenarios"].values():
         outcome = _outcome(kept["outcome"])
+        if outcome.scenario_id not in by_id:
+            continue
+        _, scenario = by_id[outcome.scenario_id]
+        # The category the run reported it under (a paper scenario has two).
+        category = kept["category"]
         result = ScenarioResult(category, scenario, outcome, scores_for(scenario, outcome))
         result.judged = dict(kept.get("judged") or {})
         results.append(result)

@@ -158,7 +158,7 @@ class Tutor:
 
     sources: dict[str, str] = field(default_factory=dict)
 
-    async def _source(self, paper: str) -> str:
+    async def source(self, paper: str) -> str:
         """The reading-queue entry of the paper, as a learner would have added it."""
         if paper not in self.sources:
             response = await self.client.post("/v1/sources", json={"title": paper[:300]})
@@ -167,7 +167,7 @@ class Tutor:
         return self.sources[paper]
 
     async def new_session(self, scenario: Scenario) -> str:
-        body = {"title": scenario.title[:200], "source_id": await self._source(scenario.paper)}
+        body = {"title": scenario.title[:200], "source_id": await self.source(scenario.paper)}
         response = await self.client.post("/v1/sessions", json=body)
         response.raise_for_status()
         session_id: str = response.json()["id"]
@@ -205,8 +205,10 @@ class Tutor:
             await self._critique(session_id, scenario, outcome)
         elif isinstance(scenario, CheckScenario):
             await self._check(session_id, scenario, outcome)
-        else:
+        elif isinstance(scenario, DistillScenario):
             await self._distill(session_id, scenario, outcome)
+        else:  # played twice, pasted and picked: paper_runner.play_paper
+            raise TypeError(f"{scenario.id} is a paper scenario")
         return outcome
 
     async def _explain(

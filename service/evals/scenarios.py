@@ -17,12 +17,18 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from service.checks.question import check_question
+from service.evals import paper_passage
 from service.knowledge.notes import RECURRING, mentions
+from service.papers.symbol_names import symbol_key
 from service.sessions.models import Level
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Terms = Annotated[list[Text], Field(max_length=12)]
-CATEGORIES = ("explain", "followup", "critique", "check", "distill", "injection", "adapt")
+CATEGORIES = ("explain", "followup", "critique", "check", "distill", "injection", "adapt", "paper")
+# A paper scenario's passage pasted, what learners did before they could pick it in the
+# paper: reported as a category of its own, next to "paper", the passage picked.
+PASTED = "paper-pasted"
+REPORTED = (*CATEGORIES[:-1], PASTED, "paper")
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
@@ -152,13 +158,51 @@ class DistillScenario(_Common):
     gold_cards: Annotated[list[GoldCard], Field(min_length=1)]
 
 
+class PaperPick(_Strict):
+    """The blocks a learner picks in the paper: `blocks` of them in the section numbered
+    (or headed) `section`, from the one whose text starts with `starts` (its first if
+    null)."""
+
+    section: Text
+    starts: Text | None = None
+    blocks: Annotated[int, Field(ge=1, le=8)] = 1
+
+
+class PaperScenario(_Common):
+    """A passage of a paper explained twice: pasted, and picked in the paper (with its
+    PAPER CONTEXT). `latex` is the paper's source, read as extraction reads one."""
+
+    kind: Literal["paper"]
+    level: Level
+    latex: Text
+    pick: PaperPick
+    question: Text | None = None
+    notation: Terms = []
+    key_terms: Terms
+    # Symbol (as the paper writes it) -> a few words of the paper's definition of it.
+    defined_symbols: Annotated[dict[Text, Text], Field(min_length=1, max_length=8)]
+    # Equation numbers ("(1)") an answer should cite.
+    equations: Annotated[list[Text], Field(max_length=4)] = []
+
+    def picked(self) -> paper_passage.Picked:
+        return paper_passage.pick(
+            self.latex, section=self.pick.section, starts=self.pick.starts, blocks=self.pick.blocks
+        )
+
+    @property
+    def passage(self) -> str:
+        """The passage as the learner sends it, pasted or picked."""
+        return self.picked().text
+
+
 Scenario = Annotated[
     ExplainScenario
     | FollowUpScenario
     | CritiqueScenario
     | CheckScenario
     | DistillScenario
-    | AdaptScenario,
+    | AdaptScenario
+    | PaperScenario,
     Field(discriminator="kind"),
 ]
 
@@ -191,13 +235,43 @@ def _check_labels(scenario: Scenario) -> list[str]:
                     f"the tutor would not hear of {past.concept!r}: the passage does not "
                     f"name it and its mistakes came {past.times} time(s)"
                 )
-    if isinstance(scenario, Explained):
+    if isinstance(scenario, PaperScenario):
+        try:
+            problems += _paper_problems(scenario)
+        except paper_passage.PickError as exc:
+            return [str(exc)]
+    if isinstance(scenario, Explained | PaperScenario):
         missing = [symbol for symbol in scenario.notation if symbol not in scenario.passage]
         if missing:
             problems.append(f"notation {missing} is not in the passage")
         if scenario.level is Level.rigorous and len(scenario.notation) < 2:
             problems.append("a rigorous scenario names at least two symbols of the passage")
     return problems
+
+
+def _paper_problems(scenario: PaperScenario) -> list[str]:
+    """Labels the paper does not back: a symbol it does not define before the passage in
+    the expected words, or the passage does not use (so its context would not carry
+    it), an equation number it does not print."""
+    picked = scenario.picked()
+    defined, used = paper_passage.defined_before(picked), paper_passage.used_by(picked)
+    problems: list[str] = []
+    for symbol, words in scenario.defined_symbols.items():
+        key = symbol_key(symbol)
+        if key not in defined or key not in used:
+            problems.append(f"{symbol!r} is not defined before the passage and used in it")
+        elif not set(_WORDS.findall(words.casefold())) <= set(
+            _WORDS.findall(defined[key].casefold())
+        ):
+            problems.append(f"{words!r} are not words of the paper's definition of {symbol!r}")
+    labels = paper_passage.equation_labels(picked.document)
+    problems += [
+        f"the paper has no equation {label}" for label in scenario.equations if label not in labels
+    ]
+    return problems
+
+
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def load_file(path: Path) -> Scenario:
@@ -210,6 +284,8 @@ def load_file(path: Path) -> Scenario:
         raise ScenarioError(f"{path}: the id must be the file's name, lowercase with dashes")
     if path.parent.name not in CATEGORIES:
         raise ScenarioError(f"{path}: the folder must be one of {', '.join(CATEGORIES)}")
+    if (path.parent.name == "paper") != isinstance(scenario, PaperScenario):
+        raise ScenarioError(f"{path}: a paper scenario, and only one, goes in paper/")
     problems = _check_labels(scenario)
     if problems:
         raise ScenarioError(f"{path}: " + "; ".join(problems))

@@ -87,6 +87,7 @@ def test_the_shipped_scenarios_load_and_cover_each_use() -> None:
         "distill",
         "injection",
         "adapt",
+        "paper",
     }
     kinds = Counter(scenario.kind for _, scenario in scenarios)
     assert kinds["critique"] >= 12
