@@ -52,7 +52,7 @@ def step_for(concept: ConceptDraft, *, known: bool, queue: Sequence[Queued]) -> 
             kind="add_source",
             source_id=None,
             title=paper.title,
-            arxiv_id=arxiv_id_in(paper.arxiv_id),  # a made-up id is dropped, not passed on
+            arxiv_id=arxiv_id_in(paper.arxiv_id),  # one that is no arXiv id at all is dropped
         )
     return PrerequisiteStepOut(kind="explain", source_id=None, title=None, arxiv_id=None)
 
