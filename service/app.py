@@ -44,6 +44,7 @@ from service.openapi_tidy import tidy_document
 from service.papers.arxiv_import import arxiv_imports
 from service.papers.router import DOCUMENT_BODY_LIMIT, DOCUMENT_PATH
 from service.papers.router import router as papers_router
+from service.papers.router import states_router as document_states_router
 from service.papers.sandbox import SandboxLimits
 from service.papers.service import keep_sweeping
 from service.prerequisites.router import router as prerequisites_router
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         knowledge_router,
         sources_router,
         papers_router,
+        document_states_router,
         tutor_router,
         critiques_router,
         checks_router,

@@ -4,12 +4,19 @@ waited for, the files kept under the data directory."""
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
+from service.db import utcnow
+from service.papers.models import Paper, PaperStatus
+from service.papers.service import STALE_AFTER
 
 DONE = ("ready", "failed")
 
@@ -47,3 +54,13 @@ def blocks_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 def paper_files(settings: Settings) -> list[Path]:
     directory = settings.data_dir / "papers"
     return sorted(directory.iterdir()) if directory.exists() else []
+
+
+async def left_by_a_dead_process(session: AsyncSession, source_id: str) -> None:
+    """The source's paper as a server that died mid-extraction leaves it: extracting,
+    and touched no more for longer than a live job ever is."""
+    paper = await session.scalar(select(Paper).where(Paper.source_id == uuid.UUID(source_id)))
+    assert paper is not None
+    paper.status = PaperStatus.extracting
+    paper.touched_at = utcnow() - STALE_AFTER - timedelta(seconds=1)
+    await session.commit()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, or_, select
@@ -25,6 +25,19 @@ async def paper_of_source(
     return await db.scalar(
         select(Paper).where(Paper.source_id == source_id, Paper.learner_id == learner_id)
     )
+
+
+async def papers_of_sources(
+    db: AsyncSession, *, learner_id: uuid.UUID, source_ids: Collection[uuid.UUID]
+) -> Sequence[Paper]:
+    """The papers of those sources that are this learner's and have one."""
+    return (
+        await db.scalars(
+            select(Paper)
+            .where(Paper.learner_id == learner_id, Paper.source_id.in_(source_ids))
+            .order_by(Paper.created_at)
+        )
+    ).all()
 
 
 async def paper_by_id(db: AsyncSession, paper_id: uuid.UUID) -> Paper | None:

@@ -12,13 +12,16 @@ from service.db import SessionDep
 from service.errors import TutorError
 from service.learners.auth import CurrentLearner
 from service.openapi_docs import PARAMETERS, VALIDATION_ERROR, Refusal, error_responses
+from service.pagination import MAX_PAGE_SIZE
 from service.papers import files, pdf
 from service.papers import service as papers
-from service.papers.schemas import DocumentOut
+from service.papers.schemas import DocumentOut, DocumentStateList, DocumentStateOut
 from service.papers.service import ExtractionRunnerDep, ExtractionRunning, NoDocument
 from service.sources.service import SourceNotFound
 
 router = APIRouter(prefix="/v1/sources", tags=["sources"])
+# Documents across sources: `/v1/sources/documents` would read as a source's id.
+states_router = APIRouter(prefix="/v1/documents", tags=["sources"])
 
 _MIB = 1024 * 1024
 MAX_PDF_BYTES = 50 * _MIB
@@ -154,3 +157,34 @@ async def extract_document(
     one above all), or to pick up a better reader."""
     paper = await papers.retry_extraction(db, runner, learner=learner, source_id=source_id)
     return DocumentOut.of(paper)
+
+
+# A page of sources at a time, as GET /v1/sources gives them.
+_MOST_SOURCES = MAX_PAGE_SIZE
+
+
+@states_router.get(
+    "",
+    operation_id="listDocumentStates",
+    summary="How your sources' documents stand",
+    responses=error_responses(VALIDATION_ERROR),
+)
+async def list_document_states(
+    learner: CurrentLearner,
+    db: SessionDep,
+    runner: ExtractionRunnerDep,
+    source_id: Annotated[
+        list[uuid.UUID],
+        Query(
+            min_length=1,
+            max_length=_MOST_SOURCES,
+            description=f"A source to ask about; repeat it for each (at most {_MOST_SOURCES}).",
+        ),
+    ],
+) -> DocumentStateList:
+    """For a list of sources, in one request: which have a document, and how its
+    reading stands (`status`, `progress`, `stage`, `error`, and the title once ready),
+    without the paper's text. Sources that are not yours, or have no document, are
+    left out."""
+    found = await papers.document_states(db, runner, learner=learner, source_ids=source_id)
+    return DocumentStateList(documents=[DocumentStateOut.of(paper) for paper in found])

@@ -143,15 +143,12 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, paper: Paper, page: DocumentPage | None = None) -> DocumentOut:
-        error = None
-        if paper.error_code is not None:
-            error = ErrorBody(code=paper.error_code, message=paper.error_message or "")
         return cls(
             source_id=paper.source_id,
             status=paper.status,
             progress=paper.progress,
             stage=paper.stage,
-            error=error,
+            error=_error(paper),
             file_name=paper.file_name,
             file_bytes=paper.file_bytes,
             attempts=paper.attempts,
@@ -174,6 +171,60 @@ class DocumentOut(BaseModel):
             ],
             next_block=page.next_block if page else None,
         )
+
+
+class DocumentStateOut(BaseModel):
+    """How a source's document stands, without its text: what a list of sources shows."""
+
+    source_id: uuid.UUID
+    status: PaperStatus
+    progress: float = Field(ge=0, le=1)
+    stage: str
+    error: ErrorBody | None
+    title: str | None = Field(description="Once ready: the paper's title.")
+
+    @classmethod
+    def of(cls, paper: Paper) -> DocumentStateOut:
+        return cls(
+            source_id=paper.source_id,
+            status=paper.status,
+            progress=paper.progress,
+            stage=paper.stage,
+            error=_error(paper),
+            title=paper.title,
+        )
+
+
+class DocumentStateList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "documents": [
+                        {
+                            "source_id": "3f2c1e4a-9b7d-4e21-8a65-0c1d2e3f4a5b",
+                            "status": "ready",
+                            "progress": 1.0,
+                            "stage": "Ready",
+                            "error": None,
+                            "title": "Attention Is All You Need",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    documents: list[DocumentStateOut] = Field(
+        description="One for each source asked about that is yours and has a document; "
+        "a source without one is left out."
+    )
+
+
+def _error(paper: Paper) -> ErrorBody | None:
+    if paper.error_code is None:
+        return None
+    return ErrorBody(code=paper.error_code, message=paper.error_message or "")
 
 
 def _html(block: Block) -> str | None:

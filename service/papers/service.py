@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -194,6 +194,13 @@ async def retry_extraction(
     return paper
 
 
+_INTERRUPTED = ExtractionFailed(
+    FailureCode.extraction_interrupted,
+    "Reading the file stopped without finishing (Tutor restarted or its process ended); "
+    "start it again.",
+)
+
+
 async def current_paper(
     db: AsyncSession, runner: ExtractionRunner, *, learner: Learner, source_id: uuid.UUID
 ) -> Paper:
@@ -203,17 +210,24 @@ async def current_paper(
     if paper is None:
         raise NoDocument()
     if is_stale(paper, runner.clock()):
-        _fail(
-            paper,
-            paper.touched_at,
-            ExtractionFailed(
-                FailureCode.extraction_interrupted,
-                "Reading the file stopped without finishing (Tutor restarted or its "
-                "process ended); start it again.",
-            ),
-        )
+        _fail(paper, paper.touched_at, _INTERRUPTED)
         await db.commit()
     return paper
+
+
+async def document_states(
+    db: AsyncSession, runner: ExtractionRunner, *, learner: Learner, source_ids: Sequence[uuid.UUID]
+) -> list[Paper]:
+    """The papers of those of the learner's sources that have one (a list page asks
+    for its sources' at once), each job whose process died marked failed, as one is
+    when read alone."""
+    found = await queries.papers_of_sources(db, learner_id=learner.id, source_ids=source_ids)
+    stale = [paper for paper in found if is_stale(paper, runner.clock())]
+    for paper in stale:
+        _fail(paper, paper.touched_at, _INTERRUPTED)
+    if stale:
+        await db.commit()
+    return list(found)
 
 
 async def read_document(

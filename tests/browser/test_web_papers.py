@@ -163,6 +163,33 @@ def test_a_pdf_added_on_the_sources_page_reads_by_section(
     )
 
 
+def test_the_sources_page_asks_once_which_sources_have_a_paper(
+    page: Page, server: Server, api: httpx.Client
+) -> None:
+    read = _arxiv_paper(api)
+    scanned = api.post("sources", json={"title": "A scan"}).json()["id"]
+    files = {"file": ("scan.pdf", scanned_pdf(), "application/pdf")}
+    assert api.post(f"sources/{scanned}/document", files=files).status_code == 202
+    assert _settled(api, scanned)["status"] == "failed"
+    bare = api.post("sources", json={"title": "A blog post"}).json()["id"]
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+
+    page.goto(f"{server.url}#/sources")
+
+    def item(source_id: str) -> Locator:
+        return page.locator(f'[data-source-id="{source_id}"]')
+
+    expect(item(read).get_by_role("link", name="Read")).to_be_visible()
+    expect(item(scanned).locator(".reading")).to_have_text("Read The paper could not be read.")
+    expect(item(bare).get_by_role("button", name="Add PDF")).to_be_visible()
+    expect(item(bare).get_by_role("link", name="Read")).to_have_count(0)
+    documents = [url for url in asked if "/v1/documents?" in url]
+    assert len(documents) == 1, asked
+    assert all(source_id in documents[0] for source_id in (read, scanned, bare))
+    assert not [url for url in asked if url.endswith("/document") or "/document?" in url], asked
+
+
 # Every state the reader's progress box shows, as the page draws it (no timing involved).
 RECORD_PROGRESS = """
 () => {

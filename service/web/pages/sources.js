@@ -53,6 +53,19 @@ function bodyOf(fields) {
   };
 }
 
+// Sources asked about in one GET /v1/documents (its limit, a page of sources).
+const DOCUMENTS_AT_ONCE = 100;
+
+/** A source's paper: a link to read it, and how the reading goes if it is not ready. */
+function showReading(reading, doc) {
+  const state = { pending: "The paper is being read.", extracting: "The paper is being read.", failed: "The paper could not be read." }[doc.status];
+  fill(
+    reading,
+    h("a", { class: "button", href: `#/sources/${doc.source_id}/paper`, "data-action": "read" }, "Read"),
+    state ? h("span", { class: "meta" }, ` ${state}`) : null,
+  );
+}
+
 export async function render(view, { signal }) {
   let statusFilter = "";
   let sources = [];
@@ -92,15 +105,36 @@ export async function render(view, { signal }) {
       fill(list, h("li", { class: "empty" }, statusFilter ? `Nothing is marked “${STATUS_LABELS[statusFilter]}”.` : "Nothing in the queue yet: add a paper, video or post above."));
       return;
     }
-    fill(list, sources.map((source) => sourceItem(source)));
+    const readings = new Map();
+    fill(list, sources.map((source) => sourceItem(source, readings)));
+    showDocuments(readings);
   }
 
-  function sourceItem(initial) {
+  /** Which of the listed sources have a paper, and how its reading goes: one request for
+   *  a page of sources (GET /v1/documents), not one per source. */
+  async function showDocuments(readings) {
+    const ids = [...readings.keys()];
+    for (let start = 0; start < ids.length; start += DOCUMENTS_AT_ONCE) {
+      const asked = ids.slice(start, start + DOCUMENTS_AT_ONCE);
+      let states;
+      try {
+        states = await api.get(`documents?${new URLSearchParams(asked.map((id) => ["source_id", id]))}`, { signal });
+      } catch (error) {
+        if (error?.name === "AbortError") return;
+        for (const id of asked) fill(readings.get(id), h("span", { class: "meta" }, "Its paper could not be checked."));
+        continue;
+      }
+      for (const doc of states.documents) showReading(readings.get(doc.source_id), doc);
+    }
+  }
+
+  function sourceItem(initial, readings) {
     let source = initial;
     const item = h("li", { class: "item source-item", dataset: { sourceId: source.id } });
     const slot = h("div");
     // Filled once the source's document is known: a link to read it, and how the reading goes.
     const reading = h("span", { class: "reading" });
+    readings.set(source.id, reading);
 
     function show(focusSelector) {
       const titleId = uniqueId("source");
@@ -146,23 +180,6 @@ export async function render(view, { signal }) {
     async function startSession(event) {
       const session = await whileBusy(event.currentTarget, () => api.post("sessions", { source_id: source.id, title: sessionTitleFrom(source.title) }, { signal }), slot);
       if (session) navigate(`/sessions/${session.id}`);
-    }
-
-    /** Whether the source has a paper to read (GET …/document answers 404 no_document if not). */
-    async function checkDocument() {
-      let doc;
-      try {
-        doc = await api.get(`sources/${source.id}/document?limit=1`, { signal });
-      } catch (error) {
-        if (error?.name !== "AbortError" && error?.code !== "no_document") fill(reading, h("span", { class: "meta" }, "Its paper could not be checked."));
-        return;
-      }
-      const state = { pending: "being read", extracting: "being read", failed: "could not be read" }[doc.status];
-      fill(
-        reading,
-        h("a", { class: "button", href: `#/sources/${source.id}/paper`, "data-action": "read" }, "Read"),
-        state ? h("span", { class: "meta" }, ` The paper is ${state}.`) : null,
-      );
     }
 
     function showUpload(event) {
@@ -250,7 +267,6 @@ export async function render(view, { signal }) {
     }
 
     show();
-    checkDocument();
     return item;
   }
 

@@ -9,7 +9,6 @@ import asyncio
 import os
 import signal
 import uuid
-from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -18,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from helpers import child_processes
 from paper_pdfs import attention_pdf, flate_bomb_pdf
-from papers_api import new_source, paper_files, settled, upload
+from papers_api import left_by_a_dead_process, new_source, paper_files, settled, upload
 from service.config import Settings
 from service.db import utcnow
 from service.papers.models import Paper, PaperBlock, PaperSection, PaperStatus
-from service.papers.service import STALE_AFTER, SWEEP_GRACE, sweep_files
+from service.papers.service import SWEEP_GRACE, sweep_files
 
 
 def _slow_pdf() -> bytes:
@@ -71,12 +70,7 @@ async def test_an_extraction_left_by_a_dead_process_is_failed_when_read_and_can_
     source_id = await new_source(api)
     await upload(api, source_id, attention_pdf())
     await settled(api, source_id)
-    # As a server that died mid-extraction leaves the row: extracting, touched no more.
-    paper = await session.scalar(select(Paper).where(Paper.source_id == uuid.UUID(source_id)))
-    assert paper is not None
-    paper.status = PaperStatus.extracting
-    paper.touched_at = utcnow() - STALE_AFTER - timedelta(seconds=1)
-    await session.commit()
+    await left_by_a_dead_process(session, source_id)
 
     document = (await api.get(f"/v1/sources/{source_id}/document")).json()
 
