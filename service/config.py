@@ -26,7 +26,7 @@ class SettingsError(Exception):
 
 
 # judge: the evaluation's judge (`tutor eval`), never called while serving learners.
-Purpose = Literal["explain", "critique", "check", "distill", "studylog", "judge"]
+Purpose = Literal["explain", "critique", "check", "distill", "studylog", "prerequisites", "judge"]
 
 
 def _base_url(value: str) -> str:
@@ -48,6 +48,7 @@ class LLMSettings(BaseModel):
     model_check: str | None = None
     model_distill: str | None = None
     model_studylog: str | None = None
+    model_prerequisites: str | None = None
     model_judge: str | None = None
     timeout: Annotated[float, Field(gt=0)] = 60.0
     connect_timeout: Annotated[float, Field(gt=0)] = 5.0
@@ -75,6 +76,7 @@ class LLMSettings(BaseModel):
         "model_check",
         "model_distill",
         "model_studylog",
+        "model_prerequisites",
         "model_judge",
         "context_tokens",
         "reasoning_effort",

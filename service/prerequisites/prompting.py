@@ -90,7 +90,7 @@ def build_prerequisites_call(
         if needed <= budget.prompt:
             return Call(
                 learner_id=learner_id,
-                purpose="critique",
+                purpose="prerequisites",
                 prompt=prompt,
                 messages=[system, user],
             )

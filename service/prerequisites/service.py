@@ -202,7 +202,7 @@ async def create_path(
     """Name the prerequisites of what the learner is stuck on, and store the path."""
     session = await get_session(db, learner=learner, session_id=session_id)
     grounds = await _grounds(db, session, request)
-    budget = await llm.budget("critique")
+    budget = await llm.budget("prerequisites")
 
     async def prepare() -> Call:
         try:

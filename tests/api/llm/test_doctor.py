@@ -53,7 +53,15 @@ def test_json_output(doctor, fake_llm: FakeLLM) -> None:
     assert report["ready"] is True
     (model,) = report["models"]
     assert model["model"] == "local"
-    assert model["purposes"] == ["explain", "critique", "check", "distill", "studylog", "judge"]
+    assert model["purposes"] == [
+        "explain",
+        "critique",
+        "check",
+        "distill",
+        "studylog",
+        "prerequisites",
+        "judge",
+    ]
     assert model["context_tokens"] is None  # the fake says nothing of its context
     assert model["budget"]["context"] == 16000
 

@@ -9,9 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import Failure, FakeLLM, Reply
 from helpers import error_of, sse_events
+from service.calls.models import LLMCall
 
 PASSAGE = (
     "We compute the dot products of the query with all keys, divide each by sqrt(d_k), "
@@ -195,7 +198,9 @@ async def test_the_path_decides_what_is_known_and_the_steps(
     assert listed == [path]
 
 
-async def test_failed_critiques_ground_the_path(api: httpx.AsyncClient, fake_llm: FakeLLM) -> None:
+async def test_failed_critiques_ground_the_path(
+    api: httpx.AsyncClient, fake_llm: FakeLLM, session: AsyncSession
+) -> None:
     session_id = await session_with_passage(api, fake_llm)
     await critique(api, fake_llm, session_id, "shaky", 2)
     assert (await critique(api, fake_llm, session_id, "wrong", 1))["stumped"]
@@ -211,6 +216,10 @@ async def test_failed_critiques_ground_the_path(api: httpx.AsyncClient, fake_llm
     assert user.count("<<<EXPLANATION ATTEMPT ") == 2
     assert "attempt 2 (judged wrong, score 1/5)" in user
     assert PASSAGE in user
+    # Logged and counted as its own purpose (TUTOR_LLM_MODEL_PREREQUISITES), not a critique.
+    logged = await session.scalar(select(LLMCall).where(LLMCall.prompt_name == "prerequisites"))
+    assert logged is not None
+    assert logged.purpose == "prerequisites"
 
 
 async def test_nothing_to_ground_and_other_learners_sessions(
