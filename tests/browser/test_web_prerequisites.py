@@ -11,24 +11,11 @@ from browsing import Server
 from playwright.sync_api import Locator, Page, expect
 
 from fakellm import FakeLLM, Reply
+from helpers import verdict_only_critique_json
 
 PASSAGE = "We divide each dot product by sqrt(d_k) and apply a softmax to obtain the weights."
 CONCEPT = "scaled dot-product attention"
 ATTEMPT = "Attention multiplies the queries by the keys and that is the output of the layer."
-
-
-def critique_json(verdict: str, score: int) -> str:
-    return json.dumps(
-        {
-            "verdict": verdict,
-            "score": score,
-            "strengths": [],
-            "issues": [],
-            "questions": ["Where do the values come in?"],
-            "next_step": None,
-            "improved_since_last": None,
-        }
-    )
 
 
 def _concept(name: str, paper: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -85,13 +72,13 @@ def test_two_failed_explanations_show_the_path_back(
     explanation = page.get_by_role("textbox", name="Your explanation")
     critique = page.get_by_role("button", name="Critique my explanation")
 
-    fake_llm.script(Reply(critique_json("shaky", 2)))
+    fake_llm.script(Reply(verdict_only_critique_json("shaky", 2)))
     explanation.fill(ATTEMPT)
     critique.click()
     expect(page.locator("section.critique h2")).to_have_text(f"Attempt 1: {CONCEPT}")
     expect(page.locator("section.prerequisites")).to_be_hidden()
 
-    fake_llm.script(Reply(critique_json("wrong", 1)), Reply(PATH))
+    fake_llm.script(Reply(verdict_only_critique_json("wrong", 1)), Reply(PATH))
     explanation.fill(ATTEMPT + " Then a softmax.")
     critique.click()
     expect(page.locator("section.critique h2")).to_have_text(f"Attempt 2: {CONCEPT}")

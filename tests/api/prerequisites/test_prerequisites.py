@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fakellm import Failure, FakeLLM, Reply
-from helpers import error_of, sse_events
+from helpers import error_of, sse_events, verdict_only_critique_json
 from service.calls.models import LLMCall
 
 PASSAGE = (
@@ -22,20 +22,6 @@ PASSAGE = (
 )
 CONCEPT = "scaled dot-product attention"
 ATTEMPT = "Attention multiplies the queries by the keys and that is the output of the layer."
-
-
-def critique_json(verdict: str, score: int) -> str:
-    return json.dumps(
-        {
-            "verdict": verdict,
-            "score": score,
-            "strengths": [],
-            "issues": [],
-            "questions": ["Where do the values come in?"],
-            "next_step": None,
-            "improved_since_last": None,
-        }
-    )
 
 
 def concept(name: str, paper: dict[str, Any] | None = None, *also: str) -> dict[str, Any]:
@@ -64,7 +50,7 @@ async def session_with_passage(api: httpx.AsyncClient, fake_llm: FakeLLM) -> str
 async def critique(
     api: httpx.AsyncClient, fake_llm: FakeLLM, session_id: str, verdict: str, score: int
 ) -> dict[str, Any]:
-    fake_llm.script(Reply(critique_json(verdict, score)))
+    fake_llm.script(Reply(verdict_only_critique_json(verdict, score)))
     response = await api.post(
         f"/v1/sessions/{session_id}/critiques", json={"concept": CONCEPT, "explanation": ATTEMPT}
     )
@@ -91,7 +77,7 @@ async def test_another_concept_keeps_its_own_count(
 ) -> None:
     session_id = await session_with_passage(api, fake_llm)
     assert not (await critique(api, fake_llm, session_id, "wrong", 1))["stumped"]
-    fake_llm.script(Reply(critique_json("shaky", 2)))
+    fake_llm.script(Reply(verdict_only_critique_json("shaky", 2)))
     other = await api.post(
         f"/v1/sessions/{session_id}/critiques",
         json={"concept": "softmax", "explanation": "The softmax turns scores into weights."},
